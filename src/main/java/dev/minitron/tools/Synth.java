@@ -225,7 +225,7 @@ public final class Synth {
             entries.add(new SafeTensorsWriter.Entry(s.hf, dtype, s.shape));
         }
         long total = jobs.values().stream().mapToLong(Job::bytes).sum();
-        Progress bar = new Progress(err, "writing " + o.out().getFileName(), total, o.progress());
+        Progress bar = new Progress(err, "writing " + o.out().toAbsolutePath().getFileName(), total, o.progress());
         try (AtomicOutput dir = AtomicOutput.directory(o.out())) {
             Path d = dir.path();
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -385,7 +385,7 @@ public final class Synth {
             w.addTensor(s.gguf, t, s.shape);
         }
         long total = jobs.values().stream().mapToLong(Job::bytes).sum();
-        Progress bar = new Progress(err, "writing " + o.out().getFileName(), total, o.progress());
+        Progress bar = new Progress(err, "writing " + o.out().toAbsolutePath().getFileName(), total, o.progress());
         w.write(o.out(), (name, out) -> gen.write(jobs.get(name), out, bar));
         bar.finish();
     }

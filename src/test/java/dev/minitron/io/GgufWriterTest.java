@@ -137,4 +137,47 @@ class GgufWriterTest {
         assertEquals(0, g.fileSize % 32);
         assertTrue(Arrays.equals(new byte[] {'G', 'G', 'U', 'F'}, Arrays.copyOf(Files.readAllBytes(f), 4)));
     }
+    /** Re-emits llama.cpp's tiny-a GGUF files (metadata as read, tensor bytes copied): the bytes must be identical. */
+    @Test
+    void reproducesLlamaCppFilesByteForByte() throws IOException {
+        for (String name : List.of("tiny-a-f32.gguf", "tiny-a-f16.gguf", "tiny-a-bf16.gguf", "tiny-a-q8_0.gguf")) {
+            Path src = Path.of("src/test/resources/fixtures/tiny-a/gguf", name);
+            MiniGguf g = new MiniGguf(src);
+            GgufWriter w = new GgufWriter();
+            g.kv.forEach((k, v) -> {
+                switch (v.type()) {
+                    case 4 -> w.putU32(k, (Long) v.value());
+                    case 6 -> w.putF32(k, (Float) v.value());
+                    case 7 -> w.putBool(k, (Boolean) v.value());
+                    case 8 -> w.putString(k, (String) v.value());
+                    case 9 -> {
+                        List<?> list = (List<?>) v.value();
+                        switch (v.elemType()) {
+                            case 8 -> w.putStrings(k, list.stream().map(String.class::cast).toList());
+                            case 6 -> {
+                                float[] f = new float[list.size()];
+                                for (int i = 0; i < f.length; i++) f[i] = (Float) list.get(i);
+                                w.putF32s(k, f);
+                            }
+                            case 5 -> w.putI32s(k, list.stream().mapToInt(o -> ((Long) o).intValue()).toArray());
+                            default -> throw new AssertionError(k + " array of " + v.elemType());
+                        }
+                    }
+                    default -> throw new AssertionError(k + " type " + v.type());
+                }
+            });
+            java.util.Map<String, Integer> sizes = new java.util.HashMap<>();
+            for (MiniGguf.Info t : g.tensors) {
+                long[] shape = new long[t.ne().length];
+                for (int i = 0; i < shape.length; i++) shape[i] = t.ne()[shape.length - 1 - i];
+                DType type = DType.fromGgml(t.type());
+                var info = w.addTensor(t.name(), type, shape);
+                assertEquals(t.offset(), info.offset(), name + " " + t.name());
+                sizes.put(t.name(), (int) info.byteSize());
+            }
+            Path out = dir.resolve(name);
+            w.write(out, (t, ch) -> ch.write(ByteBuffer.wrap(g.bytes(t, sizes.get(t)))));
+            assertEquals(-1L, Files.mismatch(src, out), name + " differs from llama.cpp's file");
+        }
+    }
 }

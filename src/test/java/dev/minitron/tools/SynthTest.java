@@ -265,6 +265,28 @@ class SynthTest {
     }
 
     @Test
+    void ggufMetadataKeysAndTypesAreThoseOfLlamaCppsConverter() throws IOException {
+        MiniGguf ours = new MiniGguf(gguf);
+        MiniGguf theirs = new MiniGguf(Path.of("src/test/resources/fixtures/tiny-a/gguf/tiny-a-q8_0.gguf"));
+        assertEquals(List.copyOf(theirs.kv.keySet()), List.copyOf(ours.kv.keySet()));
+        for (String k : theirs.kv.keySet()) {
+            assertEquals(theirs.kv.get(k).type(), ours.kv.get(k).type(), k);
+            assertEquals(theirs.kv.get(k).elemType(), ours.kv.get(k).elemType(), k);
+        }
+        for (String k : List.of("general.architecture", "general.type", "nemotron.context_length", "nemotron.rope.freq_base",
+                "nemotron.attention.layer_norm_epsilon", "nemotron.rope.scaling.type", "general.quantization_version",
+                "tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id", "tokenizer.ggml.add_bos_token",
+                "tokenizer.ggml.add_sep_token", "tokenizer.ggml.add_eos_token")) {
+            assertEquals(theirs.get(k), ours.get(k), k);
+        }
+        // the first 260 tokens (specials and bytes) with their scores and types, as the converter wrote them
+        for (String k : List.of("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type")) {
+            assertEquals(((List<?>) theirs.get(k)).subList(0, 260), ((List<?>) ours.get(k)).subList(0, 260), k);
+        }
+    }
+
+    @Test
     void ggufHoldsTheSameModelWithTheNormPlusOne() throws IOException {
         MiniSafetensors st = new MiniSafetensors(hf.resolve("model.safetensors"));
         MiniGguf g = new MiniGguf(gguf);
