@@ -1,5 +1,6 @@
 package dev.minitron.cpu;
 
+import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Tensor;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -27,9 +28,15 @@ public final class MatMul {
         if (x.length < (long) tokens * cols || y.length < (long) tokens * rows) {
             throw new IllegalArgumentException(w.name() + ": buffers too small for " + tokens + " tokens");
         }
+        boolean paired = w.dtype() == DType.BF16 && VecDot.pairedBf16(cols);
+        float[] xs = paired ? VecDot.permuteForBf16(x, tokens, cols) : x;
         if (tokens == 1) {
             par.forRanges(rows, 16, (from, to) -> {
-                for (int r = from; r < to; r++) y[r] = VecDot.dot(w, r, x, 0);
+                if (paired) {
+                    for (int r = from; r < to; r++) y[r] = VecDot.dotBF16Paired(w.data(), r * w.rowBytes(), xs, 0, cols);
+                } else {
+                    for (int r = from; r < to; r++) y[r] = VecDot.dot(w, r, x, 0);
+                }
             });
             return;
         }
@@ -39,12 +46,15 @@ public final class MatMul {
             float[] wt = holder[0];
             for (int r0 = from; r0 < to; r0 += ROWS) {
                 int nr = Math.min(ROWS, to - r0);
-                for (int i = 0; i < nr; i++) VecDot.readRow(w, r0 + i, wt, i * cols);
+                for (int i = 0; i < nr; i++) {
+                    if (paired) VecDot.readRowBf16Paired(w.data(), (r0 + i) * w.rowBytes(), wt, i * cols, cols);
+                    else VecDot.readRow(w, r0 + i, wt, i * cols);
+                }
                 if (nr == ROWS && cols % L == 0) {
-                    tile4(wt, cols, x, tokens, y, rows, r0);
+                    tile4(wt, cols, xs, tokens, y, rows, r0);
                 } else {
                     for (int t = 0; t < tokens; t++) {
-                        for (int i = 0; i < nr; i++) y[t * rows + r0 + i] = VecDot.dot(wt, i * cols, x, t * cols, cols);
+                        for (int i = 0; i < nr; i++) y[t * rows + r0 + i] = VecDot.dot(wt, i * cols, xs, t * cols, cols);
                     }
                 }
             }

@@ -65,6 +65,53 @@ public final class VecDot {
                 .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
+    /**
+     * The bf16 kernel's trick: load 2L bf16 values as L ints; {@code int << 16} is the float of each even element
+     * and {@code int & 0xFFFF0000} the float of each odd one, so no widening conversion is needed. The activations
+     * must then be in the same "evens, then odds" order within each chunk of 2L: see {@link #permuteForBf16}.
+     */
+    static float dotBF16Paired(MemorySegment s, long off, float[] xp, int xOff, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int i = 0; i < n; i += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, s, off + 2L * i, LE);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, xOff + i), a0);
+            a1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, xOff + i + L), a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** True when {@link #dotBF16Paired} applies to rows of {@code n} elements. */
+    static boolean pairedBf16(int n) {
+        return n % (2 * L) == 0;
+    }
+
+    /**
+     * Reorders each chunk of 2L values of {@code rows} rows of length {@code n} as (evens, odds), the order
+     * {@link #dotBF16Paired} produces; a dot product is unchanged when both sides are permuted alike.
+     */
+    static float[] permuteForBf16(float[] x, int rows, int n) {
+        float[] p = new float[rows * n];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < n; c += 2 * L) {
+                int o = r * n + c;
+                for (int j = 0; j < L; j++) {
+                    p[o + j] = x[o + 2 * j];
+                    p[o + L + j] = x[o + 2 * j + 1];
+                }
+            }
+        }
+        return p;
+    }
+
+    /** Like {@link #readRow} for bf16, but writes the row in {@link #permuteForBf16} order. */
+    static void readRowBf16Paired(MemorySegment s, long off, float[] dst, int dstOff, int n) {
+        for (int i = 0; i < n; i += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, s, off + 2L * i, LE);
+            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+            v.and(0xFFFF0000).reinterpretAsFloats().intoArray(dst, dstOff + i + L);
+        }
+    }
+
     static float dotBF16(MemorySegment s, long off, float[] x, int xOff, int n) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
         int i = 0;
