@@ -63,8 +63,12 @@ public final class Gguf {
 
     /** Maps {@code file} read-only and parses and validates it. */
     public static Gguf open(Path file) {
-        MemorySegment seg = MappedFile.map(file);
-        return new Parser(file, seg).parse();
+        return parse(file, MappedFile.map(file));
+    }
+
+    /** Parses GGUF bytes already in memory; {@code file} is only used in messages and {@link #path()}. */
+    static Gguf parse(Path file, MemorySegment bytes) {
+        return new Parser(file, bytes).parse();
     }
 
     public Path path() { return path; }
@@ -253,8 +257,9 @@ public final class Gguf {
             long at = pos;
             long n = i64(what);
             if (n < 0 || n > remaining() / minBytes) {
-                throw fail(what + " " + Long.toUnsignedString(n) + " at offset " + at + " is impossible: the "
-                        + remaining() + " bytes left in the file hold at most " + remaining() / minBytes);
+                throw fail(what + " " + Long.toUnsignedString(n) + " at offset " + at + " cannot fit in the "
+                        + remaining() + " bytes left in the file (truncated or corrupt header; at most "
+                        + remaining() / minBytes + " would fit)");
             }
             return n;
         }
