@@ -66,7 +66,7 @@ public final class TorchCheckpoint {
         ZipIndex.Entry pkl = zip.get(prefix + "data.pkl");
         Object root = new Unpickler(zip.data(pkl), file + ": " + pkl.name()).load();
         if (!(root instanceof Map<?, ?> dict)) {
-            throw new ModelException(file + ": data.pkl holds a " + Unpickler.typeName(root)
+            throw new ModelException(file + ": data.pkl holds a value of type " + Unpickler.typeName(root)
                     + ", not a dict of tensors");
         }
 
@@ -78,7 +78,7 @@ public final class TorchCheckpoint {
                         + " (" + e.getKey() + "); tensor names must be strings");
             }
             if (!(e.getValue() instanceof Unpickler.TensorRef ref)) {
-                throw new ModelException(file + ": entry '" + name + "' in data.pkl is a "
+                throw new ModelException(file + ": entry '" + Unpickler.printable(name) + "' in data.pkl is of type "
                         + Unpickler.typeName(e.getValue()) + ", not a tensor; only a flat dict of tensors"
                         + " (a state dict) can be read");
             }
@@ -112,7 +112,7 @@ public final class TorchCheckpoint {
         Unpickler.Storage st = ref.storage();
         DType dtype = st.dtype();
         long elem = dtype.bytesFor(1);
-        String what = file + ": tensor '" + name + "'";
+        String what = file + ": tensor '" + Unpickler.printable(name) + "'";
         String entryName = prefix + "data/" + st.key();
 
         MemorySegment storage = storages.get(entryName);
