@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 
 import static dev.minitron.io.TorchCheckpointTest.le;
@@ -245,5 +246,42 @@ class TorchHostileTest {
         Path empty = tmp.resolve("empty.bin");
         Files.write(empty, new byte[0]);
         refused(empty, "file is empty");
+    }
+    // ---- fuzzing: corrupted bytes may be refused, but only ever with a ModelException ----------------------------
+
+    @Test
+    void corruptedPicklesAndZipsOnlyEverThrowModelException() throws IOException {
+        Random rnd = new Random(42);
+        byte[] pkl = stateDict(List.of(vector("a", "0", 4, 0, 2), vector("b", "0", 4, 2, 2)),
+                new Opts(true, 1, 250, false, false)).bytes();
+        byte[] zip = Files.readAllBytes(TorchCheckpointTest.BIN_DIR.resolve("pytorch_model-00002-of-00002.bin"));
+        int headerStart = zip.length - 1200; // central directory, ZIP64 records, last local headers
+        int cases = 400;
+        int readable = 0;
+        for (int i = 0; i < cases; i++) {
+            Path f;
+            if (i % 2 == 0) {
+                byte[] p = pkl.clone();
+                for (int k = 1 + rnd.nextInt(3); k > 0; k--) p[rnd.nextInt(p.length)] = (byte) rnd.nextInt(256);
+                f = checkpoint("fuzz" + i, p);
+            } else {
+                byte[] z = zip.clone();
+                for (int k = 1 + rnd.nextInt(3); k > 0; k--) {
+                    int at = rnd.nextBoolean() ? headerStart + rnd.nextInt(zip.length - headerStart) : rnd.nextInt(1100);
+                    z[at] = (byte) rnd.nextInt(256);
+                }
+                f = tmp.resolve("fuzz" + i + ".bin");
+                Files.write(f, z);
+            }
+            try {
+                TorchCheckpoint.read(f);
+                readable++;
+            } catch (ModelException e) {
+                assertTrue(e.getMessage().startsWith(f.toString()), e.getMessage());
+            } catch (RuntimeException | StackOverflowError e) {
+                throw new AssertionError("case " + i + ": " + e, e);
+            }
+        }
+        assertTrue(readable < cases / 2, "corruption should usually be noticed: " + readable + " of " + cases + " read");
     }
 }
