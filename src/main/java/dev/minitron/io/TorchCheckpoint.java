@@ -43,7 +43,12 @@ import java.util.Map;
 public final class TorchCheckpoint {
     private TorchCheckpoint() {}
 
-    /** Reads one torch.save zip file; returns name -> Tensor (views into the memory-mapped file, no copies). */
+    /**
+     * Reads one torch.save zip file; returns name -> Tensor (views into the memory-mapped file, no copies), in
+     * the order of data.pkl. The only copies are of non-contiguous tensors (see the class comment).
+     *
+     * @throws ModelException naming the file and the problem, for anything that is not a plain state dict
+     */
     public static Map<String, Tensor> read(Path binFile) {
         String file = binFile.toString();
         MemorySegment seg = MappedFile.map(binFile);
