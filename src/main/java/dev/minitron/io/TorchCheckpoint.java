@@ -43,7 +43,12 @@ import java.util.Map;
 public final class TorchCheckpoint {
     private TorchCheckpoint() {}
 
-    /** Reads one torch.save zip file; returns name -> Tensor (views into the memory-mapped file, no copies). */
+    /**
+     * Reads one torch.save zip file; returns name -> Tensor (views into the memory-mapped file, no copies), in
+     * the order of data.pkl. The only copies are of non-contiguous tensors (see the class comment).
+     *
+     * @throws ModelException naming the file and the problem, for anything that is not a plain state dict
+     */
     public static Map<String, Tensor> read(Path binFile) {
         String file = binFile.toString();
         MemorySegment seg = MappedFile.map(binFile);
@@ -66,7 +71,7 @@ public final class TorchCheckpoint {
         ZipIndex.Entry pkl = zip.get(prefix + "data.pkl");
         Object root = new Unpickler(zip.data(pkl), file + ": " + pkl.name()).load();
         if (!(root instanceof Map<?, ?> dict)) {
-            throw new ModelException(file + ": data.pkl holds a " + Unpickler.typeName(root)
+            throw new ModelException(file + ": data.pkl holds a value of type " + Unpickler.typeName(root)
                     + ", not a dict of tensors");
         }
 
@@ -78,7 +83,7 @@ public final class TorchCheckpoint {
                         + " (" + e.getKey() + "); tensor names must be strings");
             }
             if (!(e.getValue() instanceof Unpickler.TensorRef ref)) {
-                throw new ModelException(file + ": entry '" + name + "' in data.pkl is a "
+                throw new ModelException(file + ": entry '" + Unpickler.printable(name) + "' in data.pkl is of type "
                         + Unpickler.typeName(e.getValue()) + ", not a tensor; only a flat dict of tensors"
                         + " (a state dict) can be read");
             }
@@ -112,7 +117,7 @@ public final class TorchCheckpoint {
         Unpickler.Storage st = ref.storage();
         DType dtype = st.dtype();
         long elem = dtype.bytesFor(1);
-        String what = file + ": tensor '" + name + "'";
+        String what = file + ": tensor '" + Unpickler.printable(name) + "'";
         String entryName = prefix + "data/" + st.key();
 
         MemorySegment storage = storages.get(entryName);

@@ -267,7 +267,7 @@ final class Unpickler {
             if (numel < 0) throw fail("has a storage with negative size " + numel);
             return new Storage(dtype, g.qualified(), key, location, numel);
         }
-        throw fail("has a persistent id " + describe(pid) + " that is not ('storage', type, key, location, numel)");
+        throw fail("has a persistent id that is " + describe(pid) + ", not ('storage', type, key, location, numel)");
     }
 
     // ---- stack, memo, containers -------------------------------------------------------------------------------
@@ -424,7 +424,7 @@ final class Unpickler {
     }
 
     /** Caps length and escapes control characters so hostile names cannot garble a one-line message. */
-    private static String printable(String s) {
+    static String printable(String s) {
         StringBuilder sb = new StringBuilder();
         for (int i = 0; i < s.length() && sb.length() < 200; i++) {
             char c = s.charAt(i);

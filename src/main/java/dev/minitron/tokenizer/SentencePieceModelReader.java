@@ -76,6 +76,7 @@ final class SentencePieceModelReader {
         } catch (IOException e) {
             throw new ModelException(file + ": cannot read (" + e.getMessage() + ")");
         }
+        if (data.length == 0) throw new ModelException(file + ": file is empty");
         SentencePieceModelReader reader = new SentencePieceModelReader(file);
         try {
             reader.parseModel(new ProtoReader(data));

@@ -19,6 +19,9 @@ import java.util.Map;
  * first text token (the dummy prefix) is dropped, once. This is the convention of SentencePiece's
  * {@code decode} and of Hugging Face's decode, and what the reference {@code greedy_text}s were made with:
  * a continuation decoded on its own loses the space its first token begins with.
+ *
+ * <p>Token types are GGUF codes ({@link TokenType}); the unknown token always has type UNKNOWN, even where a
+ * source marks it as control (llama.cpp's converter does). Instances are immutable and thread-safe.
  */
 public final class Tokenizer {
     /** The special token ids and the add-BOS/EOS defaults a source declares. */
