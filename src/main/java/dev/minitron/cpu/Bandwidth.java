@@ -20,7 +20,7 @@ public final class Bandwidth {
     /** Best of {@code reps} timed passes over a fresh {@code megabytes} buffer, in GB/s (1e9 bytes). */
     public static double readGBps(Parallel par, int megabytes, int reps) {
         long bytes = (long) megabytes << 20;
-        try (Arena arena = Arena.ofConfined()) {
+        try (Arena arena = Arena.ofShared()) {
             MemorySegment seg = arena.allocate(bytes, 64);
             for (long o = 0; o < bytes; o += 4096) seg.set(ValueLayout.JAVA_BYTE, o, (byte) 1);
             MemorySegment shared = seg;

@@ -149,7 +149,7 @@ public final class ModelLoader {
                 (int) g.getLong("tokenizer.ggml.bos_token_id", 2), (int) g.getLong("tokenizer.ggml.eos_token_id", 3));
         Weights w = Weights.from(c, tensors, true, file.toString());
         if (!g.has("tokenizer.ggml.tokens")) throw new ModelException(file + ": no tokenizer in the GGUF metadata (tokenizer.ggml.tokens)");
-        Tokenizer tok = Tokenizer.fromGguf(g.metadata());
+        Tokenizer tok = Tokenizer.fromGguf(g.metadata(), file.toString());
         checkVocab(c, tok, file.toString());
         return new Model(c, w, tok, file.toString(), "gguf v" + g.version(), tensors, List.copyOf(warnings));
     }

@@ -1,5 +1,6 @@
 package dev.minitron.tools;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.minitron.cpu.Bandwidth;
 import dev.minitron.cpu.Parallel;
 import dev.minitron.engine.Forward;
@@ -32,8 +33,14 @@ public final class Bench {
 
     /** One result row; field names are those of the JSON output. */
     public record Row(String model, String dtype, String backend, String device, int threads, String test,
-                      double tokensPerS, double tokensPerSMin, double tokensPerSMax, long bytesPerToken,
-                      double bandwidthGBps, double floorTokensPerS, double floorFraction, double gflops) {}
+                      @JsonProperty("tokens_per_s") double tokensPerS,
+                      @JsonProperty("tokens_per_s_min") double tokensPerSMin,
+                      @JsonProperty("tokens_per_s_max") double tokensPerSMax,
+                      @JsonProperty("bytes_per_token") long bytesPerToken,
+                      @JsonProperty("bandwidth_gb_s") double bandwidthGBps,
+                      @JsonProperty("floor_tokens_per_s") double floorTokensPerS,
+                      @JsonProperty("floor_fraction") double floorFraction,
+                      double gflops) {}
 
     public static Map<String, Object> machine() {
         Map<String, Object> m = new LinkedHashMap<>();
