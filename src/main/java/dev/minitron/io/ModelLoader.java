@@ -87,6 +87,7 @@ public final class ModelLoader {
                 throw new ModelException(index + ": shard name '" + shard + "' must be a plain file name in the folder");
             }
             Path f = dir.resolve(shard);
+            if (!Files.exists(f)) throw new ModelException(index + ": names shard '" + shard + "', which is not in the folder");
             Map<String, Tensor> part = safetensors ? SafeTensors.read(f) : TorchCheckpoint.read(f);
             for (var e : part.entrySet()) {
                 if (all.put(e.getKey(), e.getValue()) != null) {
