@@ -66,11 +66,17 @@ public final class GenerateCommand implements Callable<Integer> {
         double loadMs = (System.nanoTime() - t0) / 1e6;
         int[] ids = prompt.encode(m.tokenizer());
         int context = contextFor(m, ctx, ids.length);
+        // Generation ends at the end of the context after at most max(1, context - prompt) tokens, so a larger -n
+        // changes nothing; bound it (keeping it above that count, so the stop reason stays "context") so that the
+        // sizes derived from it cannot overflow.
+        int maxNew = (int) Math.min(n, (long) context - ids.length + 2);
+        int positions = (int) Math.min(context, (long) ids.length + Math.max(maxNew, 1));
+        checkCache(m, positions);
         long s = seed != null ? seed : System.nanoTime();
-        var opts = new Generator.Options(n, ignoreEos, stops,
+        var opts = new Generator.Options(maxNew, ignoreEos, stops,
                 new Sampler.Options(temp, topK, topP, minP, repeatPenalty, repeatLastN, s));
         try (Parallel par = new Parallel(model.threads())) {
-            Forward f = new Forward(m.config(), m.weights(), Math.min(context, ids.length + Math.max(n, 1)), par);
+            Forward f = new Forward(m.config(), m.weights(), positions, par);
             if (!json) {
                 out.print(prompt.prompt);
                 out.flush();
@@ -115,6 +121,15 @@ public final class GenerateCommand implements Callable<Integer> {
                     + (ctx == null ? " (the model's max_position_embeddings)" : " (-c)"));
         }
         return c;
+    }
+
+    /** Refuses a KV cache that cannot be one Java array per layer (positions x kv_dim floats). */
+    static void checkCache(Model m, int positions) {
+        long floats = (long) positions * m.config().kvDim();
+        if (floats > Integer.MAX_VALUE - 16) {
+            throw new ModelException("a context of " + positions + " positions is too large for this model's KV cache (at most "
+                    + (Integer.MAX_VALUE - 16) / m.config().kvDim() + "); use a smaller -c or -n");
+        }
     }
 
     static void check(boolean ok, String msg) {

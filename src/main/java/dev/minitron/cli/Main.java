@@ -32,7 +32,7 @@ public final class Main implements Runnable {
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
             err.println("error: " + ex.getMessage().lines().findFirst().orElse("bad arguments")
-                    + " (see: minitron " + ex.getCommandLine().getCommandName() + " --help)");
+                    + " (see: " + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help)");
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {

@@ -34,6 +34,7 @@ public final class ModelOptions {
     }
 
     Model load(PrintWriter err) {
+        threads(); // a bad -t is reported before the (possibly long) load
         Model m = ModelLoader.load(path());
         for (String w : m.warnings()) err.println("warning: " + w);
         return m;

@@ -34,6 +34,7 @@ public final class ScoreCommand implements Callable<Integer> {
         Model m = model.load(err);
         int[] ids = prompt.encode(m.tokenizer());
         int context = GenerateCommand.contextFor(m, null, ids.length);
+        GenerateCommand.checkCache(m, ids.length);
         int V = m.config().vocabSize();
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();

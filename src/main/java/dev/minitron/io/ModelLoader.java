@@ -87,6 +87,7 @@ public final class ModelLoader {
                 throw new ModelException(index + ": shard name '" + shard + "' must be a plain file name in the folder");
             }
             Path f = dir.resolve(shard);
+            if (!Files.exists(f)) throw new ModelException(index + ": names shard '" + shard + "', which is not in the folder");
             Map<String, Tensor> part = safetensors ? SafeTensors.read(f) : TorchCheckpoint.read(f);
             for (var e : part.entrySet()) {
                 if (all.put(e.getKey(), e.getValue()) != null) {
@@ -117,6 +118,7 @@ public final class ModelLoader {
         String p = "nemotron.";
         int hidden = (int) g.getLong(p + "embedding_length");
         int heads = (int) g.getLong(p + "attention.head_count");
+        if (heads <= 0) throw new ModelException(file + ": " + p + "attention.head_count must be positive, got " + heads);
         int kvHeads = (int) g.getLong(p + "attention.head_count_kv", heads);
         int headDim = (int) g.getLong(p + "attention.key_length", hidden / heads);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
@@ -143,10 +145,15 @@ public final class ModelLoader {
             else if (!type.equals("none")) throw new ModelException(file + ": rope scaling '" + type + "' is not supported (linear only)");
         }
         double eps = g.getDouble(p + "attention.layer_norm_epsilon", g.getDouble(p + "attention.layer_norm_rms_epsilon", 1e-5));
-        Config c = new Config(Config.NEMOTRON, hidden, (int) g.getLong(p + "feed_forward_length"), (int) g.getLong(p + "block_count"),
-                heads, kvHeads, headDim, rot, vocab, (int) g.getLong(p + "context_length", 4096), (float) eps,
-                (float) g.getDouble(p + "rope.freq_base", 10000.0), scale,
-                (int) g.getLong("tokenizer.ggml.bos_token_id", 2), (int) g.getLong("tokenizer.ggml.eos_token_id", 3));
+        Config c;
+        try {
+            c = new Config(Config.NEMOTRON, hidden, (int) g.getLong(p + "feed_forward_length"), (int) g.getLong(p + "block_count"),
+                    heads, kvHeads, headDim, rot, vocab, (int) g.getLong(p + "context_length", 4096), (float) eps,
+                    (float) g.getDouble(p + "rope.freq_base", 10000.0), scale,
+                    (int) g.getLong("tokenizer.ggml.bos_token_id", 2), (int) g.getLong("tokenizer.ggml.eos_token_id", 3));
+        } catch (ModelException e) {
+            throw Config.named(file, e);
+        }
         Weights w = Weights.from(c, tensors, true, file.toString());
         if (!g.has("tokenizer.ggml.tokens")) throw new ModelException(file + ": no tokenizer in the GGUF metadata (tokenizer.ggml.tokens)");
         Tokenizer tok = Tokenizer.fromGguf(g.metadata(), file.toString());

@@ -76,13 +76,22 @@ public final class SafeTensors {
                 if (shape[i] < 0 || !sh.get(i).canConvertToLong()) {
                     throw new ModelException(file + ": tensor '" + name + "' has an invalid shape " + sh);
                 }
-                n = Math.multiplyExact(n, Math.max(shape[i], 1)) * (shape[i] == 0 ? 0 : 1);
+                try {
+                    n = Math.multiplyExact(n, shape[i]);
+                } catch (ArithmeticException overflow) {
+                    throw new ModelException(file + ": tensor '" + name + "' has an impossibly large shape " + sh);
+                }
             }
             long begin = off.get(0).asLong(-1), end = off.get(1).asLong(-1);
-            if (begin < 0 || end < begin || end > dataSize) {
+            if (begin >= 0 && end >= 0 && end < begin) {
+                throw new ModelException(file + ": tensor '" + name + "' has data_offsets [" + begin + ", " + end
+                        + "] that end before they begin");
+            }
+            if (begin < 0 || end > dataSize) {
                 throw new ModelException(file + ": tensor '" + name + "' has data_offsets [" + begin + ", " + end
                         + "] outside the " + dataSize + " data bytes of the file");
             }
+            if (n > Long.MAX_VALUE / 8) throw new ModelException(file + ": tensor '" + name + "' has an impossibly large shape " + sh);
             long expected = dtype.bytesFor(n);
             if (end - begin != expected) {
                 throw new ModelException(file + ": tensor '" + name + "' is " + (end - begin) + " bytes but " + dtype
@@ -96,17 +105,23 @@ public final class SafeTensors {
         return out;
     }
 
-    /** Refuses two tensors whose byte ranges intersect (a header that lies about offsets). */
+    /**
+     * Refuses two tensors whose byte ranges intersect (a header that lies about offsets). Ranges are visited by
+     * start; each is compared with the one reaching furthest so far, so an empty tensor in between hides nothing.
+     */
     static void checkOverlap(Path file, List<long[]> ranges, List<String> names) {
         Integer[] order = new Integer[ranges.size()];
         for (int i = 0; i < order.length; i++) order[i] = i;
         java.util.Arrays.sort(order, (a, b) -> Long.compare(ranges.get(a)[0], ranges.get(b)[0]));
-        for (int i = 1; i < order.length; i++) {
-            long[] prev = ranges.get(order[i - 1]), cur = ranges.get(order[i]);
-            if (cur[0] < prev[1] && cur[1] > cur[0]) {
-                throw new ModelException(file + ": tensors '" + names.get(order[i - 1]) + "' and '" + names.get(order[i])
+        int furthest = -1;
+        for (int i : order) {
+            long[] cur = ranges.get(i);
+            if (cur[1] == cur[0]) continue; // empty: occupies no bytes
+            if (furthest >= 0 && cur[0] < ranges.get(furthest)[1]) {
+                throw new ModelException(file + ": tensors '" + names.get(furthest) + "' and '" + names.get(i)
                         + "' overlap in the file");
             }
+            if (furthest < 0 || cur[1] > ranges.get(furthest)[1]) furthest = i;
         }
     }
 }
