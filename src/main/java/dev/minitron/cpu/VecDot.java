@@ -179,6 +179,20 @@ public final class VecDot {
                 for (; i <= n - L; i += L) f16(s, off + 2L * i).intoArray(dst, dstOff + i);
                 for (; i < n; i++) dst[dstOff + i] = Dequant.f16(s, off + 2L * i);
             }
+            case Q8_0 -> {
+                if (L != 16) {
+                    w.readRow(row, dst, dstOff);
+                    return;
+                }
+                for (int b = 0; b < n / 32; b++) {
+                    long blk = off + 34L * b;
+                    FloatVector d = FloatVector.broadcast(F, Dequant.f16(s, blk));
+                    ((FloatVector) ByteVector.fromMemorySegment(B, s, blk + 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d).intoArray(dst, dstOff + 32 * b);
+                    ((FloatVector) ByteVector.fromMemorySegment(B, s, blk + 18, LE).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d).intoArray(dst, dstOff + 32 * b + 16);
+                }
+            }
             default -> w.readRow(row, dst, dstOff);
         }
     }
