@@ -35,16 +35,17 @@ public record Config(
     public static final String NEMOTRON = "NemotronForCausalLM";
 
     public Config {
-        check(hiddenSize > 0, "hidden_size must be positive");
-        check(intermediateSize > 0, "intermediate_size must be positive");
-        check(numLayers > 0, "num_hidden_layers must be positive");
-        check(numHeads > 0 && numKvHeads > 0, "num_attention_heads and num_key_value_heads must be positive");
+        check(hiddenSize > 0, "hidden_size must be positive, got " + hiddenSize);
+        check(intermediateSize > 0, "intermediate_size must be positive, got " + intermediateSize);
+        check(numLayers > 0, "num_hidden_layers must be positive, got " + numLayers);
+        check(numHeads > 0 && numKvHeads > 0, "num_attention_heads (" + numHeads + ") and num_key_value_heads ("
+                + numKvHeads + ") must be positive");
         check(numHeads % numKvHeads == 0, "num_attention_heads (" + numHeads + ") must be a multiple of num_key_value_heads (" + numKvHeads + ")");
-        check(headDim > 0, "head_dim must be positive");
+        check(headDim > 0, "head_dim must be positive, got " + headDim);
         check(rotaryDim >= 0 && rotaryDim <= headDim && rotaryDim % 2 == 0,
                 "rotary dims (" + rotaryDim + ") must be even and at most head_dim (" + headDim + ")");
-        check(vocabSize > 0, "vocab_size must be positive");
-        check(maxPositions > 0, "max_position_embeddings must be positive");
+        check(vocabSize > 0, "vocab_size must be positive, got " + vocabSize);
+        check(maxPositions > 0, "max_position_embeddings must be positive, got " + maxPositions);
     }
 
     private static void check(boolean ok, String what) {
@@ -78,6 +79,7 @@ public record Config(
         if (!"relu2".equals(act)) throw new ModelException(file + ": hidden_act '" + act + "' is not supported (expected relu2)");
         int hidden = req(n, file, "hidden_size");
         int heads = req(n, file, "num_attention_heads");
+        if (heads <= 0) throw new ModelException(file + ": 'num_attention_heads' must be positive, got " + heads);
         int kvHeads = n.hasNonNull("num_key_value_heads") ? n.get("num_key_value_heads").asInt() : heads;
         int headDim = n.hasNonNull("head_dim") ? n.get("head_dim").asInt()
                 : n.hasNonNull("kv_channels") ? n.get("kv_channels").asInt() : hidden / heads;
@@ -96,11 +98,23 @@ public record Config(
             }
             if ("linear".equals(type)) scale = (float) rs.path("factor").asDouble(1.0);
         }
-        return new Config(NEMOTRON, hidden, req(n, file, "intermediate_size"), req(n, file, "num_hidden_layers"),
-                heads, kvHeads, headDim, (int) (headDim * partial), req(n, file, "vocab_size"),
-                n.path("max_position_embeddings").asInt(4096),
-                (float) firstDouble(n, 1e-5, "norm_eps", "layer_norm_eps", "layernorm_epsilon"),
-                (float) theta, scale, n.path("bos_token_id").asInt(2), n.path("eos_token_id").asInt(3));
+        int intermediate = req(n, file, "intermediate_size"), layers = req(n, file, "num_hidden_layers");
+        int vocab = req(n, file, "vocab_size");
+        try {
+            return new Config(NEMOTRON, hidden, intermediate, layers,
+                    heads, kvHeads, headDim, (int) (headDim * partial), vocab,
+                    n.path("max_position_embeddings").asInt(4096),
+                    (float) firstDouble(n, 1e-5, "norm_eps", "layer_norm_eps", "layernorm_epsilon"),
+                    (float) theta, scale, n.path("bos_token_id").asInt(2), n.path("eos_token_id").asInt(3));
+        } catch (ModelException e) {
+            throw named(file, e);
+        }
+    }
+
+    /** A consistency error of the constructor ("config: ..."), re-thrown naming the file the values came from. */
+    public static ModelException named(Path file, ModelException e) {
+        String m = e.getMessage();
+        return new ModelException(file + ": " + (m.startsWith("config: ") ? m.substring("config: ".length()) : m), e);
     }
 
     private static int req(JsonNode n, Path file, String key) {

@@ -4,7 +4,7 @@ package dev.minitron.tensor;
  * Element types of weight tensors, with their block layout.
  *
  * <p>Float types have a block of one element. GGUF quantized types store {@link #blockSize()} weights
- * in {@link #blockBytes()} bytes (layouts in {@code docs/FORMATS.md}). {@link #ggmlId()} is the type id
+ * in {@link #blockBytes()} bytes (layouts in {@code KQuants}). {@link #ggmlId()} is the type id
  * used in GGUF files (-1 for types that GGUF does not have).
  */
 public enum DType {

@@ -1,0 +1,92 @@
+package dev.minitron.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.minitron.io.ModelException;
+import dev.minitron.io.ModelLoader;
+import dev.minitron.model.Model;
+import dev.minitron.tools.Bench;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code minitron bench}: prefill and decode tokens/s per model and thread count, with the bandwidth floor. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure prefill (pp) and decode (tg) speed against the memory-bandwidth floor.")
+public final class BenchCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH", required = true, split = ",",
+            description = "Model folder or .gguf (repeatable or comma-separated)")
+    List<Path> models;
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", split = ",", description = "Thread counts (default: all cores)")
+    List<Integer> threads;
+    @Option(names = {"-p", "--n-prompt"}, paramLabel = "N", defaultValue = "128", description = "Prompt tokens for pp (0 = skip; default: ${DEFAULT-VALUE})")
+    int p;
+    @Option(names = {"-n", "--n-gen"}, paramLabel = "N", defaultValue = "64", description = "Generated tokens for tg (0 = skip; default: ${DEFAULT-VALUE})")
+    int n;
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "5", description = "Timed repetitions (default: ${DEFAULT-VALUE})")
+    int reps;
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "java", description = "java (the TornadoVM backend is not built in this version)")
+    String backend;
+    @Option(names = "--json", description = "Print JSON") boolean json;
+    @Option(names = "--csv", description = "Print CSV") boolean csv;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (!backend.equals("java")) throw new ModelException("--backend " + backend + ": only 'java' is available in this build");
+        GenerateCommand.check(p >= 0 && n >= 0 && (p > 0 || n > 0), "-p and -n must be >= 0 and not both 0");
+        GenerateCommand.check(reps >= 1, "-r must be >= 1, got " + reps);
+        List<Integer> ts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
+        for (int t : ts) GenerateCommand.check(t >= 1 && t <= 1024, "-t must be between 1 and 1024, got " + t);
+        List<Bench.Row> rows = new ArrayList<>();
+        Map<Integer, Double> bw = new LinkedHashMap<>();
+        for (Path path : models) {
+            Model m = ModelLoader.load(path);
+            for (String w : m.warnings()) err.println("warning: " + w);
+            for (int t : ts) {
+                double b = bw.computeIfAbsent(t, Bench::bandwidth);
+                if (!json && !csv) err.printf("benchmarking %s with %d threads (bandwidth %.1f GB/s)...%n", path, t, b);
+                rows.addAll(Bench.run(m, path.getFileName().toString(), t, p, n, reps, b));
+            }
+        }
+        ObjectMapper om = new ObjectMapper();
+        if (json) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("machine", Bench.machine());
+            o.put("rows", rows);
+            out.println(om.writeValueAsString(o));
+        } else if (csv) {
+            out.println("model,dtype,backend,device,threads,test,tokens_per_s,tokens_per_s_min,tokens_per_s_max,"
+                    + "bytes_per_token,bandwidth_gb_s,floor_tokens_per_s,floor_fraction,gflops");
+            for (Bench.Row r : rows) {
+                out.printf("%s,%s,%s,\"%s\",%d,%s,%.3f,%.3f,%.3f,%d,%.2f,%.3f,%.4f,%.2f%n", r.model(), r.dtype(), r.backend(),
+                        r.device(), r.threads(), r.test(), r.tokensPerS(), r.tokensPerSMin(), r.tokensPerSMax(),
+                        r.bytesPerToken(), r.bandwidthGBps(), r.floorTokensPerS(), r.floorFraction(), r.gflops());
+            }
+        } else {
+            out.printf("machine: %s%n", Bench.machine());
+            out.printf("| %-28s | %-9s | %-7s | %3s | %-6s | %15s | %9s | %10s | %7s | %7s |%n", "model", "dtype", "backend",
+                    "thr", "test", "tokens/s", "GB/token", "floor t/s", "floor %", "GFLOP/s");
+            out.println("|" + "-".repeat(30) + "|" + "-".repeat(11) + "|" + "-".repeat(9) + "|" + "-".repeat(5) + "|"
+                    + "-".repeat(8) + "|" + "-".repeat(17) + "|" + "-".repeat(11) + "|" + "-".repeat(12) + "|"
+                    + "-".repeat(9) + "|" + "-".repeat(9) + "|");
+            for (Bench.Row r : rows) {
+                out.printf("| %-28s | %-9s | %-7s | %3d | %-6s | %7.2f ± %5.2f | %9.3f | %10.2f | %6.1f%% | %7.1f |%n",
+                        r.model(), r.dtype(), r.backend(), r.threads(), r.test(), r.tokensPerS(),
+                        (r.tokensPerSMax() - r.tokensPerSMin()) / 2, r.bytesPerToken() / 1e9, r.floorTokensPerS(),
+                        100 * r.floorFraction(), r.gflops());
+            }
+        }
+        return 0;
+    }
+}

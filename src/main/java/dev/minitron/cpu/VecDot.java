@@ -1,0 +1,211 @@
+package dev.minitron.cpu;
+
+import dev.minitron.tensor.Dequant;
+import dev.minitron.tensor.DType;
+import dev.minitron.tensor.Tensor;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/**
+ * Dot products of one weight row, read in place from the mapped file in its own dtype, with a float32
+ * activation vector, using the Vector API (one method per dtype). Each has a scalar twin in {@link Dequant}
+ * that tests compare against. Accumulation is in float32.
+ */
+public final class VecDot {
+    private VecDot() {}
+
+    static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    static final int L = F.length();
+    /** Shorts (bf16/f16) that widen to one float vector. */
+    static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED.withShape(
+            jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 2)).withLanes(short.class);
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape()).withLanes(int.class);
+    /** Bytes that widen to one float vector (Q8_0). */
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(
+            jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 4)).withLanes(byte.class);
+    static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    /** Weight row {@code row} of {@code w} dotted with {@code x[xOff .. xOff + cols)}. */
+    public static float dot(Tensor w, int row, float[] x, int xOff) {
+        MemorySegment s = w.data();
+        int n = w.cols();
+        long off = row * w.rowBytes();
+        return switch (w.dtype()) {
+            case F32 -> dotF32(s, off, x, xOff, n);
+            case BF16 -> dotBF16(s, off, x, xOff, n);
+            case F16 -> dotF16(s, off, x, xOff, n);
+            case Q8_0 -> dotQ8_0(s, off, x, xOff, n);
+            default -> QuantDot.dot(w.dtype(), s, off, x, xOff, n);
+        };
+    }
+
+    static float dotF32(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - 2 * L; i += 2 * L) {
+            a0 = FloatVector.fromMemorySegment(F, s, off + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), a0);
+            a1 = FloatVector.fromMemorySegment(F, s, off + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
+        }
+        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += s.get(ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE), off + 4L * i) * x[xOff + i];
+        return sum;
+    }
+
+    /** bf16 -> f32 is a 16-bit left shift of the bits. */
+    static FloatVector bf16(MemorySegment s, long pos) {
+        return ((IntVector) ShortVector.fromMemorySegment(S, s, pos, LE).convertShape(VectorOperators.S2I, I, 0))
+                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    /**
+     * The bf16 kernel's trick: load 2L bf16 values as L ints; {@code int << 16} is the float of each even element
+     * and {@code int & 0xFFFF0000} the float of each odd one, so no widening conversion is needed. The activations
+     * must then be in the same "evens, then odds" order within each chunk of 2L: see {@link #permuteForBf16}.
+     */
+    static float dotBF16Paired(MemorySegment s, long off, float[] xp, int xOff, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        for (int i = 0; i < n; i += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, s, off + 2L * i, LE);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, xOff + i), a0);
+            a1 = v.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, xOff + i + L), a1);
+        }
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** True when {@link #dotBF16Paired} applies to rows of {@code n} elements. */
+    static boolean pairedBf16(int n) {
+        return n % (2 * L) == 0;
+    }
+
+    /**
+     * Reorders each chunk of 2L values of {@code rows} rows of length {@code n} as (evens, odds), the order
+     * {@link #dotBF16Paired} produces; a dot product is unchanged when both sides are permuted alike.
+     */
+    static float[] permuteForBf16(float[] x, int rows, int n) {
+        float[] p = new float[rows * n];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < n; c += 2 * L) {
+                int o = r * n + c;
+                for (int j = 0; j < L; j++) {
+                    p[o + j] = x[o + 2 * j];
+                    p[o + L + j] = x[o + 2 * j + 1];
+                }
+            }
+        }
+        return p;
+    }
+
+    /** Like {@link #readRow} for bf16, but writes the row in {@link #permuteForBf16} order. */
+    static void readRowBf16Paired(MemorySegment s, long off, float[] dst, int dstOff, int n) {
+        for (int i = 0; i < n; i += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, s, off + 2L * i, LE);
+            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+            v.and(0xFFFF0000).reinterpretAsFloats().intoArray(dst, dstOff + i + L);
+        }
+    }
+
+    static float dotBF16(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - 2 * L; i += 2 * L) {
+            a0 = bf16(s, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), a0);
+            a1 = bf16(s, off + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
+        }
+        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += Dequant.bf16(s, off + 2L * i) * x[xOff + i];
+        return sum;
+    }
+
+    /**
+     * f16 -> f32 without a conversion instruction: move exponent and mantissa into place (shift by 13) and
+     * rescale by 2^112 to re-bias the exponent; this is exact for normal and subnormal halves (weights are
+     * never Inf/NaN; those would come out as large finite values).
+     */
+    static FloatVector f16(MemorySegment s, long pos) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, s, pos, LE).convertShape(VectorOperators.S2I, I, 0);
+        IntVector bits = h.and(0x8000).lanewise(VectorOperators.LSHL, 16)
+                .or(h.and(0x7fff).lanewise(VectorOperators.LSHL, 13));
+        return bits.reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    static float dotF16(MemorySegment s, long off, float[] x, int xOff, int n) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - 2 * L; i += 2 * L) {
+            a0 = f16(s, off + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), a0);
+            a1 = f16(s, off + 2L * (i + L)).fma(FloatVector.fromArray(F, x, xOff + i + L), a1);
+        }
+        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += Dequant.f16(s, off + 2L * i) * x[xOff + i];
+        return sum;
+    }
+
+    /** Q8_0: blocks of (f16 scale d, 32 x int8 q); value = d * q. */
+    static float dotQ8_0(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (L != 16) return QuantDot.dot(DType.Q8_0, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 34L * b;
+            int xi = xOff + 32 * b;
+            FloatVector q0 = (FloatVector) ByteVector.fromMemorySegment(B, s, blk + 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector q1 = (FloatVector) ByteVector.fromMemorySegment(B, s, blk + 18, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector part = q0.fma(FloatVector.fromArray(F, x, xi), q1.mul(FloatVector.fromArray(F, x, xi + 16)));
+            acc = part.fma(FloatVector.broadcast(F, Dequant.f16(s, blk)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Fast row dequantization to float32 (prefill converts a block of rows once and reuses it across tokens). */
+    public static void readRow(Tensor w, int row, float[] dst, int dstOff) {
+        MemorySegment s = w.data();
+        int n = w.cols();
+        long off = row * w.rowBytes();
+        int i = 0;
+        switch (w.dtype()) {
+            case F32 -> MemorySegment.copy(s, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE), off, dst, dstOff, n);
+            case BF16 -> {
+                for (; i <= n - L; i += L) bf16(s, off + 2L * i).intoArray(dst, dstOff + i);
+                for (; i < n; i++) dst[dstOff + i] = Dequant.bf16(s, off + 2L * i);
+            }
+            case F16 -> {
+                for (; i <= n - L; i += L) f16(s, off + 2L * i).intoArray(dst, dstOff + i);
+                for (; i < n; i++) dst[dstOff + i] = Dequant.f16(s, off + 2L * i);
+            }
+            case Q8_0 -> {
+                if (L != 16) {
+                    w.readRow(row, dst, dstOff);
+                    return;
+                }
+                for (int b = 0; b < n / 32; b++) {
+                    long blk = off + 34L * b;
+                    FloatVector d = FloatVector.broadcast(F, Dequant.f16(s, blk));
+                    ((FloatVector) ByteVector.fromMemorySegment(B, s, blk + 2, LE).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d).intoArray(dst, dstOff + 32 * b);
+                    ((FloatVector) ByteVector.fromMemorySegment(B, s, blk + 18, LE).convertShape(VectorOperators.B2F, F, 0))
+                            .mul(d).intoArray(dst, dstOff + 32 * b + 16);
+                }
+            }
+            default -> w.readRow(row, dst, dstOff);
+        }
+    }
+
+    /** Plain float32 dot of two arrays. */
+    public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector acc = FloatVector.zero(F);
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) sum += a[aOff + i] * b[bOff + i];
+        return sum;
+    }
+}

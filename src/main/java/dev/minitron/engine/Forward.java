@@ -1,0 +1,238 @@
+package dev.minitron.engine;
+
+import dev.minitron.cpu.MatMul;
+import dev.minitron.cpu.Parallel;
+import dev.minitron.cpu.VecDot;
+import dev.minitron.model.Config;
+import dev.minitron.model.Weights;
+import dev.minitron.model.Weights.Layer;
+import dev.minitron.model.Weights.Norm;
+
+import java.util.Arrays;
+
+/**
+ * The NemotronForCausalLM forward pass on the CPU, for a batch of {@code T} consecutive positions
+ * (prefill: the whole prompt at once through matrix-matrix products; decode: T = 1). It reads top-down like
+ * the math in {@code docs/NEMOTRON.md} section 3:
+ *
+ * <pre>
+ *   x = embed[ids]
+ *   for each layer:  x += o_proj( attention( rope( q,k,v_proj( LN1p(x) ) ) ) )
+ *                    x += down_proj( relu( up_proj( LN1p(x) ) )^2 )
+ *   logits = lm_head( LN1p(x) )
+ * </pre>
+ *
+ * Activations are float32; keys and values are cached in float32 for every position seen so far.
+ */
+public final class Forward {
+    private final Config c;
+    private final Weights w;
+    private final Parallel par;
+    private final int context;
+    private final float[][] keyCache, valueCache; // [layer][pos * kvDim + j]
+    private final float[] cos, sin;                // [pos * rot/2 + j]
+    private Buffers buf = new Buffers(0, null);
+
+    public Forward(Config c, Weights w, int context, Parallel par) {
+        this.c = c;
+        this.w = w;
+        this.par = par;
+        this.context = context;
+        this.keyCache = new float[c.numLayers()][context * c.kvDim()];
+        this.valueCache = new float[c.numLayers()][context * c.kvDim()];
+        int half = c.rotaryDim() / 2;
+        this.cos = new float[context * half];
+        this.sin = new float[context * half];
+        for (int p = 0; p < context; p++) {
+            for (int j = 0; j < half; j++) {
+                // inv_freq[j] = theta^(-2j/rot); linear rope scaling divides the position
+                double angle = (p / (double) c.ropeScale()) * Math.pow(c.ropeTheta(), -2.0 * j / c.rotaryDim());
+                cos[p * half + j] = (float) Math.cos(angle);
+                sin[p * half + j] = (float) Math.sin(angle);
+            }
+        }
+    }
+
+    public int context() { return context; }
+
+    public Config config() { return c; }
+
+    /**
+     * Runs {@code tokens} at positions {@code pos, pos+1, ...} (the cache must hold positions before {@code pos})
+     * and returns the logits: of the last position only ({@code [V]}), or of every position ({@code [T * V]}).
+     */
+    public float[] forward(int[] tokens, int pos, boolean allPositions) {
+        int T = tokens.length;
+        if (T == 0) throw new IllegalArgumentException("no tokens");
+        if (pos + T > context) throw new IllegalArgumentException("positions " + pos + ".." + (pos + T - 1) + " exceed the context of " + context);
+        int H = c.hiddenSize();
+        Buffers b = buffers(T);
+        for (int t = 0; t < T; t++) {
+            int id = tokens[t];
+            if (id < 0 || id >= c.vocabSize()) throw new IllegalArgumentException("token id " + id + " outside the vocabulary");
+            VecDot.readRow(w.embed(), id, b.x, t * H);
+        }
+        for (int l = 0; l < c.numLayers(); l++) layer(l, w.layers()[l], T, pos, b);
+
+        int from = allPositions ? 0 : T - 1, n = T - from;
+        float[] last = Arrays.copyOfRange(b.x, from * H, T * H);
+        float[] normed = new float[n * H];
+        layerNorm1p(last, normed, n, w.outNorm());
+        float[] logits = new float[n * c.vocabSize()];
+        MatMul.matMul(w.lmHead(), normed, n, logits, par);
+        return logits;
+    }
+
+    private void layer(int l, Layer L, int T, int pos, Buffers b) {
+        int H = c.hiddenSize(), kv = c.kvDim();
+        // attention block: x += o_proj(attn(LN1p(x)))
+        layerNorm1p(b.x, b.h, T, L.attnNorm());
+        MatMul.matMul(L.q(), b.h, T, b.q, par);
+        MatMul.matMul(L.k(), b.h, T, b.k, par);
+        MatMul.matMul(L.v(), b.h, T, b.v, par);
+        addBias(b.q, L.qBias(), T);
+        addBias(b.k, L.kBias(), T);
+        addBias(b.v, L.vBias(), T);
+        for (int t = 0; t < T; t++) {
+            rope(b.q, t * c.qDim(), c.numHeads(), pos + t);
+            rope(b.k, t * kv, c.numKvHeads(), pos + t);
+        }
+        System.arraycopy(b.k, 0, keyCache[l], pos * kv, T * kv);
+        System.arraycopy(b.v, 0, valueCache[l], pos * kv, T * kv);
+        attention(l, T, pos, b);
+        MatMul.matMul(L.o(), b.att, T, b.h, par);
+        addBias(b.h, L.oBias(), T);
+        add(b.x, b.h, T * H);
+
+        // MLP block: x += down_proj(relu(up_proj(LN1p(x)))^2)
+        layerNorm1p(b.x, b.h, T, L.ffnNorm());
+        MatMul.matMul(L.up(), b.h, T, b.up, par);
+        addBias(b.up, L.upBias(), T);
+        relu2(b.up, T * c.intermediateSize());
+        MatMul.matMul(L.down(), b.up, T, b.h, par);
+        addBias(b.h, L.downBias(), T);
+        add(b.x, b.h, T * H);
+    }
+
+    /**
+     * LayerNorm1P over each of {@code T} rows: {@code (x - mean) / sqrt(var + eps) * gamma + beta} with the
+     * biased variance; {@code gamma} already includes the +1. Statistics are accumulated in double.
+     */
+    void layerNorm1p(float[] x, float[] out, int T, Norm n) {
+        int H = c.hiddenSize();
+        float[] g = n.gamma(), be = n.beta();
+        for (int t = 0; t < T; t++) {
+            int o = t * H;
+            double mean = 0;
+            for (int i = 0; i < H; i++) mean += x[o + i];
+            mean /= H;
+            double var = 0;
+            for (int i = 0; i < H; i++) {
+                double d = x[o + i] - mean;
+                var += d * d;
+            }
+            var /= H;
+            float inv = (float) (1.0 / Math.sqrt(var + c.normEps()));
+            float m = (float) mean;
+            for (int i = 0; i < H; i++) out[o + i] = (x[o + i] - m) * inv * g[i] + be[i];
+        }
+    }
+
+    /**
+     * Partial NeoX rotary on every head of one token: only the first {@code rot} dims rotate, in pairs
+     * {@code (j, j + rot/2)} sharing the angle {@code pos * theta^(-2j/rot)}; dims {@code rot..headDim} pass through.
+     */
+    void rope(float[] v, int off, int heads, int pos) {
+        int hd = c.headDim(), half = c.rotaryDim() / 2;
+        for (int h = 0; h < heads; h++) {
+            int base = off + h * hd;
+            for (int j = 0; j < half; j++) {
+                float cs = cos[pos * half + j], sn = sin[pos * half + j];
+                float a = v[base + j], bb = v[base + j + half];
+                v[base + j] = a * cs - bb * sn;
+                v[base + j + half] = bb * cs + a * sn;
+            }
+        }
+    }
+
+    /**
+     * Causal grouped-query attention: query head {@code h} uses KV head {@code h / groupSize}; scores are
+     * {@code q.k / sqrt(headDim)}, softmax over positions {@code 0..pos+t}, weights times values.
+     */
+    private void attention(int l, int T, int pos, Buffers b) {
+        int hd = c.headDim(), kv = c.kvDim(), qd = c.qDim(), group = c.groupSize();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] kc = keyCache[l], vc = valueCache[l];
+        par.forEach(T * c.numHeads(), task -> {
+            int t = task / c.numHeads(), h = task % c.numHeads();
+            int kvOff = (h / group) * hd, qOff = t * qd + h * hd, n = pos + t + 1;
+            float[] s = b.scores.get();
+            float max = Float.NEGATIVE_INFINITY;
+            for (int p = 0; p < n; p++) {
+                s[p] = VecDot.dot(b.q, qOff, kc, p * kv + kvOff, hd) * scale;
+                max = Math.max(max, s[p]);
+            }
+            float sum = 0;
+            for (int p = 0; p < n; p++) {
+                s[p] = (float) Math.exp(s[p] - max);
+                sum += s[p];
+            }
+            float inv = 1f / sum;
+            Arrays.fill(b.att, qOff, qOff + hd, 0f);
+            for (int p = 0; p < n; p++) {
+                float a = s[p] * inv;
+                int vo = p * kv + kvOff;
+                for (int i = 0; i < hd; i++) b.att[qOff + i] += a * vc[vo + i];
+            }
+        });
+    }
+
+    private static void relu2(float[] v, int n) {
+        for (int i = 0; i < n; i++) {
+            float r = Math.max(v[i], 0f);
+            v[i] = r * r;
+        }
+    }
+
+    private static void add(float[] x, float[] d, int n) {
+        for (int i = 0; i < n; i++) x[i] += d[i];
+    }
+
+    private static void addBias(float[] v, float[] bias, int T) {
+        if (bias == null) return;
+        for (int t = 0; t < T; t++) for (int i = 0; i < bias.length; i++) v[t * bias.length + i] += bias[i];
+    }
+
+    private Buffers buffers(int T) {
+        if (buf.capacity < T) buf = new Buffers(T, c, context);
+        return buf;
+    }
+
+    /** Activation buffers for up to {@code capacity} tokens, reused between calls. */
+    private static final class Buffers {
+        final int capacity;
+        final float[] x, h, q, k, v, att, up;
+        final ThreadLocal<float[]> scores;
+
+        Buffers(int capacity, Config c) {
+            this(capacity, c, 0);
+        }
+
+        Buffers(int T, Config c, int context) {
+            capacity = T;
+            if (c == null) {
+                x = h = q = k = v = att = up = null;
+                scores = null;
+                return;
+            }
+            x = new float[T * c.hiddenSize()];
+            h = new float[T * c.hiddenSize()];
+            q = new float[T * c.qDim()];
+            att = new float[T * c.qDim()];
+            k = new float[T * c.kvDim()];
+            v = new float[T * c.kvDim()];
+            up = new float[T * c.intermediateSize()];
+            scores = ThreadLocal.withInitial(() -> new float[context]);
+        }
+    }
+}
