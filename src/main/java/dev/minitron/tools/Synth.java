@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -627,8 +628,10 @@ public final class Synth {
             for (int i = 0; i < 26; i++) rootCost.put(lower.get(i).toUpperCase(Locale.ROOT), lowerC.get(i) + 3.0);
 
             PriorityQueue<Cand> queue = new PriorityQueue<>((x, y) -> x.cost != y.cost ? Double.compare(x.cost, y.cost) : x.piece.compareTo(y.piece));
-            Map<String, Double> cost = new java.util.HashMap<>(rootCost);
-            for (String r : rootCost.keySet()) queue.add(child(r, 0, cost.get(r), r.equals(SPACE) ? afterSpace : lower, r.equals(SPACE) ? afterSpaceC : lowerC));
+            for (var r : rootCost.entrySet()) {
+                boolean space = r.getKey().equals(SPACE);
+                queue.add(child(r.getKey(), 0, r.getValue(), space ? afterSpace : lower, space ? afterSpaceC : lowerC));
+            }
             List<String> out = new ArrayList<>(n);
             while (out.size() < n) {
                 Cand c = queue.poll();
@@ -651,7 +654,7 @@ public final class Synth {
         private static void sortByCost(List<String> s, List<Double> c) {
             Integer[] idx = new Integer[s.size()];
             for (int i = 0; i < idx.length; i++) idx[i] = i;
-            java.util.Arrays.sort(idx, (x, y) -> Double.compare(c.get(x), c.get(y)));
+            Arrays.sort(idx, (x, y) -> Double.compare(c.get(x), c.get(y)));
             List<String> s2 = new ArrayList<>();
             List<Double> c2 = new ArrayList<>();
             for (int i : idx) {
