@@ -31,12 +31,21 @@ public final class MatMul {
         boolean paired = w.dtype() == DType.BF16 && VecDot.pairedBf16(cols);
         float[] xs = paired ? VecDot.permuteForBf16(x, tokens, cols) : x;
         if (tokens == 1) {
+            boolean q8 = w.dtype() == DType.Q8_0 && VecDot.L == 16;
             par.forRanges(rows, 16, (from, to) -> {
-                if (paired) {
-                    for (int r = from; r < to; r++) y[r] = VecDot.dotBF16Paired(w.data(), r * w.rowBytes(), xs, 0, cols);
-                } else {
-                    for (int r = from; r < to; r++) y[r] = VecDot.dot(w, r, x, 0);
+                int r = from;
+                if (paired || q8) {
+                    // two streams per thread: rows from+i and from+half+i together
+                    int half = (to - from) / 2;
+                    long rb = w.rowBytes();
+                    for (int i = 0; i < half; i++) {
+                        int ra = from + i, rb2 = from + half + i;
+                        if (paired) VecDot.dotBF16Paired2(w.data(), ra * rb, rb2 * rb, xs, cols, y, ra, rb2);
+                        else VecDot.dotQ8_0x2(w.data(), ra * rb, rb2 * rb, x, cols, y, ra, rb2);
+                    }
+                    r = from + 2 * half;
                 }
+                for (; r < to; r++) y[r] = paired ? VecDot.dotBF16Paired(w.data(), r * w.rowBytes(), xs, 0, cols) : VecDot.dot(w, r, x, 0);
             });
             return;
         }

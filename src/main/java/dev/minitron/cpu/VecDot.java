@@ -80,6 +80,43 @@ public final class VecDot {
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Two rows at once, at byte offsets {@code offA} and {@code offB}: two independent memory streams per thread
+     * (more reads in flight than one stream gets) and each activation vector loaded once for both rows.
+     * Results go to {@code y[ya]} and {@code y[yb]}.
+     */
+    static void dotBF16Paired2(MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
+        for (int i = 0; i < n; i += 2 * L) {
+            IntVector va = IntVector.fromMemorySegment(I, s, offA + 2L * i, LE);
+            IntVector vb = IntVector.fromMemorySegment(I, s, offB + 2L * i, LE);
+            FloatVector xe = FloatVector.fromArray(F, xp, i), xo = FloatVector.fromArray(F, xp, i + L);
+            a0 = va.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a0);
+            a1 = va.and(0xFFFF0000).reinterpretAsFloats().fma(xo, a1);
+            b0 = vb.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, b0);
+            b1 = vb.and(0xFFFF0000).reinterpretAsFloats().fma(xo, b1);
+        }
+        y[ya] = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        y[yb] = b0.add(b1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Q8_0 for two rows at once (see {@link #dotBF16Paired2}). */
+    static void dotQ8_0x2(MemorySegment s, long offA, long offB, float[] x, int n, float[] y, int ya, int yb) {
+        FloatVector acc = FloatVector.zero(F), bcc = acc;
+        for (int b = 0; b < n / 32; b++) {
+            long ba = offA + 34L * b, bb = offB + 34L * b;
+            FloatVector x0 = FloatVector.fromArray(F, x, 32 * b), x1 = FloatVector.fromArray(F, x, 32 * b + 16);
+            FloatVector qa0 = (FloatVector) ByteVector.fromMemorySegment(B, s, ba + 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector qa1 = (FloatVector) ByteVector.fromMemorySegment(B, s, ba + 18, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector qb0 = (FloatVector) ByteVector.fromMemorySegment(B, s, bb + 2, LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector qb1 = (FloatVector) ByteVector.fromMemorySegment(B, s, bb + 18, LE).convertShape(VectorOperators.B2F, F, 0);
+            acc = qa0.fma(x0, qa1.mul(x1)).fma(FloatVector.broadcast(F, Dequant.f16(s, ba)), acc);
+            bcc = qb0.fma(x0, qb1.mul(x1)).fma(FloatVector.broadcast(F, Dequant.f16(s, bb)), bcc);
+        }
+        y[ya] = acc.reduceLanes(VectorOperators.ADD);
+        y[yb] = bcc.reduceLanes(VectorOperators.ADD);
+    }
+
     /** True when {@link #dotBF16Paired} applies to rows of {@code n} elements. */
     static boolean pairedBf16(int n) {
         return n % (2 * L) == 0;
