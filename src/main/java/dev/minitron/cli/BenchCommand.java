@@ -69,7 +69,7 @@ public final class BenchCommand implements Callable<Integer> {
             out.println("model,dtype,backend,device,threads,test,tokens_per_s,tokens_per_s_min,tokens_per_s_max,"
                     + "bytes_per_token,bandwidth_gb_s,floor_tokens_per_s,floor_fraction,gflops");
             for (Bench.Row r : rows) {
-                out.printf("%s,%s,%s,\"%s\",%d,%s,%.3f,%.3f,%.3f,%d,%.2f,%.3f,%.4f,%.2f%n", r.model(), r.dtype(), r.backend(),
+                out.printf(java.util.Locale.ROOT, "%s,%s,%s,\"%s\",%d,%s,%.3f,%.3f,%.3f,%d,%.2f,%.3f,%.4f,%.2f%n", r.model(), r.dtype(), r.backend(),
                         r.device(), r.threads(), r.test(), r.tokensPerS(), r.tokensPerSMin(), r.tokensPerSMax(),
                         r.bytesPerToken(), r.bandwidthGBps(), r.floorTokensPerS(), r.floorFraction(), r.gflops());
             }
