@@ -2,7 +2,6 @@ package dev.minitron.tools;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.minitron.io.AtomicOutput;
 import dev.minitron.io.GgufWriter;
 import dev.minitron.io.ModelException;
@@ -12,7 +11,6 @@ import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Dequant;
 import dev.minitron.tensor.Quantize;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
@@ -231,11 +229,12 @@ public final class Synth {
             Path d = dir.path();
             ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             try {
-                Files.writeString(d.resolve("config.json"), json.writeValueAsString(hfConfig(json, c, dtype)) + "\n");
-                Files.writeString(d.resolve("generation_config.json"), json.writeValueAsString(generationConfig(json, c)) + "\n");
-                Files.writeString(d.resolve("tokenizer_config.json"), json.writeValueAsString(tokenizerConfig(json, c)) + "\n");
-                Files.writeString(d.resolve("special_tokens_map.json"), json.writeValueAsString(specialTokens(json)) + "\n");
-                Files.write(d.resolve("tokenizer.model"), vocab.sentencePieceModel());
+                Files.writeString(d.resolve("config.json"), json.writeValueAsString(ModelFiles.hfConfig(json, c, dtype)) + "\n");
+                Files.writeString(d.resolve("generation_config.json"), json.writeValueAsString(ModelFiles.generationConfig(json, c)) + "\n");
+                Files.writeString(d.resolve("tokenizer_config.json"),
+                        json.writeValueAsString(ModelFiles.tokenizerConfig(json, vocab.sentencePiece(), c.maxPositions())) + "\n");
+                Files.writeString(d.resolve("special_tokens_map.json"), json.writeValueAsString(ModelFiles.specialTokens(json, vocab.sentencePiece())) + "\n");
+                Files.write(d.resolve("tokenizer.model"), ModelFiles.sentencePieceModel(vocab.sentencePiece()));
             } catch (IOException e) {
                 throw new ModelException(o.out() + ": cannot write (" + e.getMessage() + ")", e);
             }
@@ -245,140 +244,22 @@ public final class Synth {
         bar.finish();
     }
 
-    private static ObjectNode hfConfig(ObjectMapper json, Config c, DType dtype) {
-        ObjectNode n = json.createObjectNode();
-        n.putArray("architectures").add(Config.NEMOTRON);
-        n.put("model_type", "nemotron");
-        n.put("attention_bias", false);
-        n.put("attention_dropout", 0.0);
-        n.put("bos_token_id", c.bosId());
-        n.put("eos_token_id", c.eosId());
-        n.put("head_dim", c.headDim());
-        n.put("hidden_act", "relu2");
-        n.put("hidden_size", c.hiddenSize());
-        n.put("initializer_range", 0.0134);
-        n.put("intermediate_size", c.intermediateSize());
-        n.put("max_position_embeddings", c.maxPositions());
-        n.put("mlp_bias", false);
-        n.put("norm_eps", decimal(c.normEps()));
-        n.put("num_attention_heads", c.numHeads());
-        n.put("num_hidden_layers", c.numLayers());
-        n.put("num_key_value_heads", c.numKvHeads());
-        n.put("partial_rotary_factor", partialRotaryFactor(c));
-        n.put("rope_theta", decimal(c.ropeTheta()));
-        if (c.ropeScale() != 1f) n.putObject("rope_scaling").put("type", "linear").put("factor", decimal(c.ropeScale()));
-        n.put("tie_word_embeddings", false);
-        n.put("torch_dtype", switch (dtype) {
-            case F32 -> "float32";
-            case F16 -> "float16";
-            default -> "bfloat16";
-        });
-        n.put("transformers_version", "4.44.0");
-        n.put("use_cache", true);
-        n.put("vocab_size", c.vocabSize());
-        return n;
-    }
-
-    /** The shortest decimal of a float as a double: 1e-5f is written 1.0E-5, not 9.999999747378752E-6. */
-    private static double decimal(float f) {
-        return Double.parseDouble(Float.toString(f));
-    }
-
-    /** rotary/head_dim, nudged up so that a reader's {@code int(head_dim * factor)} gives rotary back exactly. */
+    /** rotary/head_dim as written to config.json (see {@link ModelFiles#partialRotaryFactor}). */
     static double partialRotaryFactor(Config c) {
-        double p = (double) c.rotaryDim() / c.headDim();
-        while ((int) (c.headDim() * p) < c.rotaryDim()) p = Math.nextUp(p);
-        return p;
-    }
-
-    private static ObjectNode generationConfig(ObjectMapper json, Config c) {
-        ObjectNode n = json.createObjectNode();
-        n.put("_from_model_config", true);
-        n.put("bos_token_id", c.bosId());
-        n.put("eos_token_id", c.eosId());
-        n.put("transformers_version", "4.44.0");
-        return n;
-    }
-
-    private static ObjectNode tokenizerConfig(ObjectMapper json, Config c) {
-        ObjectNode n = json.createObjectNode();
-        n.put("add_bos_token", true);
-        n.put("add_eos_token", false);
-        ObjectNode added = n.putObject("added_tokens_decoder");
-        for (int id = 0; id < 4; id++) {
-            added.putObject(Integer.toString(id)).put("content", Vocab.SPECIALS[id]).put("lstrip", false).put("normalized", false)
-                    .put("rstrip", false).put("single_word", false).put("special", true);
-        }
-        n.put("bos_token", "<s>");
-        n.put("eos_token", "</s>");
-        n.put("unk_token", "<unk>");
-        n.put("pad_token", "<pad>");
-        n.put("clean_up_tokenization_spaces", false);
-        n.put("legacy", true);
-        n.put("model_max_length", c.maxPositions());
-        n.putObject("sp_model_kwargs");
-        n.put("tokenizer_class", "LlamaTokenizer");
-        return n;
-    }
-
-    private static ObjectNode specialTokens(ObjectMapper json) {
-        return json.createObjectNode().put("bos_token", "<s>").put("eos_token", "</s>").put("unk_token", "<unk>").put("pad_token", "<pad>");
+        return ModelFiles.partialRotaryFactor(c);
     }
 
     // ---- GGUF file -----------------------------------------------------------------------------------------
 
     /** llama.cpp's {@code llama_ftype} of a file whose 2-D tensors are {@code t}. */
     static int fileType(DType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException("no llama ftype for " + t);
-        };
+        return ModelFiles.fileType(t);
     }
 
     private static void writeGguf(Config c, List<Spec> specs, DType dtype, Vocab vocab, Generator gen, Options o, PrintStream err) {
-        String a = "nemotron.";
         long params = specs.stream().mapToLong(Spec::numel).sum();
-        GgufWriter w = new GgufWriter()
-                .putString("general.architecture", "nemotron")
-                .putString("general.type", "model")
-                .putString("general.name", "Minitron Synthetic " + label(o.shape()))
-                .putString("general.size_label", sizeLabel(params))
-                .putU32(a + "block_count", c.numLayers())
-                .putU32(a + "context_length", c.maxPositions())
-                .putU32(a + "embedding_length", c.hiddenSize())
-                .putU32(a + "feed_forward_length", c.intermediateSize())
-                .putU32(a + "attention.head_count", c.numHeads())
-                .putU32(a + "attention.head_count_kv", c.numKvHeads())
-                .putF32(a + "rope.freq_base", c.ropeTheta())
-                .putF32(a + "attention.layer_norm_rms_epsilon", c.normEps())
-                .putU32(a + "attention.key_length", c.headDim())
-                .putU32(a + "attention.value_length", c.headDim())
-                .putU32("general.file_type", fileType(dtype))
-                .putU32(a + "vocab_size", c.vocabSize())
-                .putF32(a + "attention.layer_norm_epsilon", c.normEps())
-                .putU32(a + "rope.dimension_count", c.rotaryDim());
-        if (c.ropeScale() != 1f) {
-            w.putString(a + "rope.scaling.type", "linear").putF32(a + "rope.scaling.factor", c.ropeScale());
-        } else {
-            w.putString(a + "rope.scaling.type", "none");
-        }
-        w.putU32("general.quantization_version", 2)
-                .putString("tokenizer.ggml.model", "llama")
-                .putString("tokenizer.ggml.pre", "default")
-                .putStrings("tokenizer.ggml.tokens", vocab.pieces())
-                .putF32s("tokenizer.ggml.scores", vocab.ggufScores())
-                .putI32s("tokenizer.ggml.token_type", vocab.ggufTypes())
-                .putU32("tokenizer.ggml.bos_token_id", c.bosId())
-                .putU32("tokenizer.ggml.eos_token_id", c.eosId())
-                .putU32("tokenizer.ggml.unknown_token_id", Vocab.UNK)
-                .putU32("tokenizer.ggml.padding_token_id", Vocab.PAD)
-                .putBool("tokenizer.ggml.add_bos_token", true)
-                .putBool("tokenizer.ggml.add_sep_token", false)
-                .putBool("tokenizer.ggml.add_eos_token", false);
+        GgufWriter w = ModelFiles.ggufModel(c, "Minitron Synthetic " + label(o.shape()), params, dtype);
+        ModelFiles.putTokenizer(w, vocab.gguf());
         Map<String, Job> jobs = new LinkedHashMap<>();
         for (Spec s : specs) {
             DType t = s.shape.length == 1 ? DType.F32 : dtype;
@@ -398,14 +279,7 @@ public final class Synth {
 
     /** Parameter count as model names put it: 264K, 33M, 4.2B, 8.3B. */
     static String sizeLabel(long params) {
-        String[] units = {"", "K", "M", "B", "T"};
-        double v = params;
-        int u = 0;
-        while (v >= 1000 && u < units.length - 1) {
-            v /= 1000;
-            u++;
-        }
-        return String.format(Locale.ROOT, v < 10 && u > 0 ? "%.1f%s" : "%.0f%s", v, units[u]);
+        return ModelFiles.sizeLabel(params);
     }
 
     // ---- weights -------------------------------------------------------------------------------------------
@@ -543,7 +417,7 @@ public final class Synth {
     static final class Vocab {
         static final String[] SPECIALS = {"<pad>", "<unk>", "<s>", "</s>"};
         static final int PAD = 0, UNK = 1;
-        static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6;
+        static final int NORMAL = ModelFiles.NORMAL, UNKNOWN = ModelFiles.UNKNOWN, CONTROL = ModelFiles.CONTROL, BYTE = ModelFiles.BYTE;
         private static final String LOWER = "etaoinshrdlcumwfgypbvkjxqz";
         // relative frequencies (per mille) of LOWER's letters in English text
         private static final double[] FREQ = {127, 91, 82, 75, 70, 67, 63, 61, 60, 43, 40, 28, 28, 24, 24, 22, 20, 20, 19, 15, 9.8, 7.7, 1.5, 1.5, 0.95, 0.74};
@@ -681,79 +555,18 @@ public final class Synth {
             return t;
         }
 
-        /**
-         * The {@code tokenizer.model} bytes: a SentencePiece ModelProto with pieces (field 1: piece=1, score=2,
-         * type=3 omitted for NORMAL), trainer_spec (field 2: BPE, vocab size, split_digits, byte_fallback,
-         * unk/bos/eos/pad ids and pieces) and normalizer_spec (field 3: identity, add_dummy_prefix, no
-         * whitespace collapsing), field numbers as in sentencepiece_model.proto.
-         */
-        byte[] sentencePieceModel() {
-            Proto model = new Proto();
-            for (int i = 0; i < pieces.size(); i++) {
-                Proto p = new Proto();
-                p.string(1, pieces.get(i));
-                p.fixed32(2, scores[i]);
-                if (types[i] != NORMAL) p.varint(3, types[i]);
-                model.message(1, p);
-            }
-            Proto trainer = new Proto();
-            trainer.varint(3, 2);                // model_type BPE
-            trainer.varint(4, pieces.size());    // vocab_size
-            trainer.varint(25, 1);               // split_digits
-            trainer.varint(35, 1);               // byte_fallback
-            trainer.varint(40, UNK);             // unk_id
-            trainer.varint(41, 2);               // bos_id
-            trainer.varint(42, 3);               // eos_id
-            trainer.varint(43, PAD);             // pad_id
-            trainer.string(44, " \u2047 ");      // unk_surface
-            trainer.string(45, "<unk>");
-            trainer.string(46, "<s>");
-            trainer.string(47, "</s>");
-            trainer.string(48, "<pad>");
-            model.message(2, trainer);
-            Proto norm = new Proto();
-            norm.string(1, "identity");
-            norm.varint(3, 1);                   // add_dummy_prefix
-            norm.varint(4, 0);                   // remove_extra_whitespaces
-            model.message(3, norm);
-            return model.toByteArray();
-        }
-    }
-
-    /** Just enough protobuf encoding: varints, fixed32 floats, strings and nested messages. */
-    private static final class Proto extends ByteArrayOutputStream {
-        void tag(int field, int wire) { raw((long) field << 3 | wire); }
-
-        void raw(long v) {
-            while ((v & ~0x7FL) != 0) {
-                write((int) (v & 0x7F) | 0x80);
-                v >>>= 7;
-            }
-            write((int) v);
+        /** The vocabulary as {@code tokenizer.model} and {@code tokenizer_config.json} describe it. */
+        ModelFiles.TokenizerSpec sentencePiece() {
+            return spec(scores, types);
         }
 
-        void varint(int field, long v) {
-            tag(field, 0);
-            raw(v);
+        /** The vocabulary as llama.cpp's converter writes it into a GGUF file. */
+        ModelFiles.TokenizerSpec gguf() {
+            return spec(ggufScores(), ggufTypes());
         }
 
-        void fixed32(int field, float f) {
-            tag(field, 5);
-            int b = Float.floatToRawIntBits(f);
-            for (int i = 0; i < 4; i++) write(b >>> (8 * i));
-        }
-
-        void string(int field, String s) {
-            byte[] b = s.getBytes(StandardCharsets.UTF_8);
-            tag(field, 2);
-            raw(b.length);
-            write(b, 0, b.length);
-        }
-
-        void message(int field, Proto m) {
-            tag(field, 2);
-            raw(m.size());
-            write(m.buf, 0, m.size());
+        private ModelFiles.TokenizerSpec spec(float[] s, int[] t) {
+            return new ModelFiles.TokenizerSpec(pieces, s, t, UNK, 2, 3, PAD, true, false, true, false);
         }
     }
 }
