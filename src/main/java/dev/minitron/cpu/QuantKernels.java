@@ -45,6 +45,25 @@ final class QuantKernels {
         return IntVector.fromMemorySegment(IQ, s, pos, LE);
     }
 
+    /** Masks of the low nibble and of bits 4-5 of every byte. */
+    private static final IntVector LOW4 = SUPPORTED ? IntVector.broadcast(IQ, 0x0F0F0F0F) : null;
+    private static final IntVector BITS45 = SUPPORTED ? IntVector.broadcast(IQ, 0x30303030) : null;
+
+    /** The low nibbles of the bytes of {@code q}. */
+    private static IntVector lowNibbles(IntVector q) {
+        return q.and(LOW4);
+    }
+
+    /** The high nibbles of the bytes of {@code q}, moved down to bits 0-3. */
+    private static IntVector highNibbles(IntVector q) {
+        return q.lanewise(VectorOperators.LSHR, 4).and(LOW4);
+    }
+
+    /** The {@code L} bytes of {@code q} (unsigned, below 128) as {@code L} floats. */
+    private static FloatVector widen(IntVector q) {
+        return (FloatVector) q.reinterpretAsBytes().convertShape(VectorOperators.B2F, F, 0);
+    }
+
     /** The {@code L} bytes of {@code q}, each minus {@code bias}, as {@code L} floats. */
     private static FloatVector widen(IntVector q, int bias) {
         ByteVector b = q.reinterpretAsBytes().sub((byte) bias);
@@ -82,8 +101,8 @@ final class QuantKernels {
             FloatVector sum = FloatVector.zero(F);
             for (int c = 0; c < 16; c += L) {
                 IntVector q = load(s, blk + 2 + c);
-                sum = widen(q.and(0x0F0F0F0F), 8).fma(xv(x, xi + c), sum);
-                sum = widen(q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F), 8).fma(xv(x, xi + 16 + c), sum);
+                sum = widen(lowNibbles(q), 8).fma(xv(x, xi + c), sum);
+                sum = widen(highNibbles(q), 8).fma(xv(x, xi + 16 + c), sum);
             }
             acc = sum.fma(bc(Dequant.f16(s, blk)), acc);
         }
@@ -99,7 +118,8 @@ final class QuantKernels {
      */
     static float dotQ4_K(MemorySegment s, long off, float[] x, int xOff, int n) {
         if (!SUPPORTED) return QuantDot.dot(DType.Q4_K, s, off, x, xOff, n);
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector acc = FloatVector.zero(F);    // sum of d*sc * q*x
+        FloatVector accMin = acc;                 // sum of dmin*m * x (separate: two shorter FMA chains)
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 144L * b;
             float d = Dequant.f16(s, blk), dmin = Dequant.f16(s, blk + 2);
@@ -107,23 +127,26 @@ final class QuantKernels {
             for (int j = 0; j < 4; j++) {
                 long qs = blk + 16 + 32L * j;
                 int xi = xOff + 256 * b + 64 * j;
-                FloatVector qxLo = FloatVector.zero(F), qxHi = qxLo, xLo = qxLo, xHi = qxLo;
-                for (int c = 0; c < 32; c += L) {
-                    IntVector q = load(s, qs + c);
+                // the 32 bytes in chunks of L; the first chunk starts the sums
+                IntVector q = load(s, qs);
+                FloatVector xLo = xv(x, xi), xHi = xv(x, xi + 32);
+                FloatVector qxLo = widen(lowNibbles(q)).mul(xLo), qxHi = widen(highNibbles(q)).mul(xHi);
+                for (int c = L; c < 32; c += L) {
+                    q = load(s, qs + c);
                     FloatVector xl = xv(x, xi + c), xh = xv(x, xi + 32 + c);
-                    qxLo = widen(q.and(0x0F0F0F0F), 0).fma(xl, qxLo);
-                    qxHi = widen(q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F), 0).fma(xh, qxHi);
+                    qxLo = widen(lowNibbles(q)).fma(xl, qxLo);
+                    qxHi = widen(highNibbles(q)).fma(xh, qxHi);
                     xLo = xLo.add(xl);
                     xHi = xHi.add(xh);
                 }
                 int smLo = scaleMinK4(s0, s1, s2, 2 * j), smHi = scaleMinK4(s0, s1, s2, 2 * j + 1);
                 acc = qxLo.fma(bc(d * (smLo & 0xFF)), acc);
                 acc = qxHi.fma(bc(d * (smHi & 0xFF)), acc);
-                acc = xLo.fma(bc(-(dmin * (smLo >>> 8))), acc);
-                acc = xHi.fma(bc(-(dmin * (smHi >>> 8))), acc);
+                accMin = xLo.fma(bc(dmin * (smLo >>> 8)), accMin);
+                accMin = xHi.fma(bc(dmin * (smHi >>> 8)), accMin);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -158,25 +181,28 @@ final class QuantKernels {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 210L * b;
-            FloatVector sum = FloatVector.zero(F);   // sum of sc * (q - 32) * x over the super-block
+            // sum of sc * (q - 32) * x over the super-block, in two accumulators (even and odd k below)
+            FloatVector sumA = FloatVector.zero(F), sumB = sumA;
             for (int h = 0; h < 2; h++) {
                 long ql = blk + 64L * h, qh = blk + 128 + 32L * h, sc = blk + 192 + 8L * h;
                 int xi = xOff + 256 * b + 128 * h;
                 for (int l = 0; l < 32; l += L) {
-                    IntVector a = load(s, ql + l), c = load(s, ql + 32 + l), hb = load(s, qh + l);
+                    IntVector hb = load(s, qh + l);
                     int is = l >>> 4;
-                    FloatVector q1 = widen(a.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30303030)), 32);
-                    FloatVector q2 = widen(c.and(0x0F0F0F0F).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30303030)), 32);
-                    FloatVector q3 = widen(a.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hb.and(0x30303030)), 32);
-                    FloatVector q4 = widen(c.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                            .or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30303030)), 32);
-                    sum = q1.mul(xv(x, xi + l)).fma(bc(scale(s, sc + is)), sum);
-                    sum = q2.mul(xv(x, xi + 32 + l)).fma(bc(scale(s, sc + is + 2)), sum);
-                    sum = q3.mul(xv(x, xi + 64 + l)).fma(bc(scale(s, sc + is + 4)), sum);
-                    sum = q4.mul(xv(x, xi + 96 + l)).fma(bc(scale(s, sc + is + 6)), sum);
+                    // weights l + 32k for k = 0..3 (k even: ql[l..], odd: ql[l+32..]; k < 2: low nibble, else high),
+                    // top bits 2k..2k+1 of qh[l]. Written as a loop over k = 0, 2 to keep the method small enough
+                    // for C2 to inline every vector operation.
+                    for (int k = 0; k < 4; k += 2) {
+                        IntVector lo = load(s, ql + l).lanewise(VectorOperators.LSHR, 2 * k).and(LOW4);
+                        IntVector hi = hb.lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.LSHL, 4).and(BITS45);
+                        sumA = widen(lo.or(hi), 32).mul(xv(x, xi + 32 * k + l)).fma(bc(scale(s, sc + is + 2 * k)), sumA);
+                        lo = load(s, ql + 32 + l).lanewise(VectorOperators.LSHR, 2 * k).and(LOW4);
+                        hi = hb.lanewise(VectorOperators.LSHR, 2 * k + 2).lanewise(VectorOperators.LSHL, 4).and(BITS45);
+                        sumB = widen(lo.or(hi), 32).mul(xv(x, xi + 32 * k + 32 + l)).fma(bc(scale(s, sc + is + 2 * k + 2)), sumB);
+                    }
                 }
             }
-            acc = sum.fma(bc(Dequant.f16(s, blk + 208)), acc);
+            acc = sumA.add(sumB).fma(bc(Dequant.f16(s, blk + 208)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

@@ -3,7 +3,6 @@ package dev.minitron.cpu;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Dequant;
 import dev.minitron.tensor.Tensor;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -157,11 +156,5 @@ class QuantKernelsTest {
                 check(t, s, r * w.rowBytes(), x, 0, cols, "matMul row " + r);
             }
         }
-    }
-
-    @Test
-    void kernelsApplyOnThisMachine() {
-        // Not a requirement (other widths fall back), but the kernels above are only exercised when it holds.
-        System.out.println("QuantKernels: float lanes " + VecDot.L + ", kernels " + (QuantKernels.SUPPORTED ? "on" : "off (QuantDot fallback)"));
     }
 }
