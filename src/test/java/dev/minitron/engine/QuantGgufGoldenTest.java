@@ -23,9 +23,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * <p>Tolerance: {@link ForwardGoldenTest#TOL} (1e-4 absolute on logits of magnitude up to ~9.5). Our
  * dequantization is bit-exact, so the only difference from the reference is float32 arithmetic: dot products of
  * 256 or 768 terms (hidden 256, FFN 768), two layers, then the 1000-row output head; relative rounding of order
- * sqrt(768) * 6e-8 ~ 2e-6 per dot, which stays well below 1e-4 on logits of ~10 (the observed differences are
- * listed in the commit message that added this test). A wrong kernel (a swapped nibble, a wrong sub-block scale)
- * changes logits by far more than that. Greedy tokens: the smallest top-2 gap in these references' last and step
+ * sqrt(768) * 6e-8 ~ 2e-6 per dot, which stays well below 1e-4 on logits of ~10: the largest difference observed
+ * over all eight files, prefill and decode, is 8.6e-6 (q4_1 decode, where {@code d*sum(q x) + m*sum(x)} cancels a
+ * little). A wrong kernel (a swapped nibble, a wrong sub-block scale) changes logits by far more than that. Greedy tokens: the smallest top-2 gap in these references' last and step
  * logits is 3.4e-4 (q5_0), above the tolerance, so the 20 greedy tokens must be equal.
  */
 class QuantGgufGoldenTest {
