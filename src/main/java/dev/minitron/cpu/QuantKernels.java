@@ -308,7 +308,7 @@ final class QuantKernels {
     /**
      * Q4_K: super-blocks of 256 weights in 144 bytes, {@code {half d; half dmin; uint8 scales[12]; uint8 qs[128]}}.
      * Eight sub-blocks of 32 weights, each with a 6-bit scale {@code sc} and min {@code m} packed in
-     * {@code scales} (see {@link #scaleMinK4}). Weights {@code 64j .. 64j+31} are the low nibbles of
+     * {@code scales} (see {@link #scalesK4}, {@link #minsK4}). Weights {@code 64j .. 64j+31} are the low nibbles of
      * {@code qs[32j .. 32j+31]} (sub-block 2j), weights {@code 64j+32 .. 64j+63} their high nibbles (sub-block
      * 2j+1). {@code w = (d * sc) * q - dmin * m}; per sub-block the dot is {@code d*sc * sum(q x) - dmin*m * sum(x)}.
      */
@@ -321,7 +321,7 @@ final class QuantKernels {
             // the 16-byte header in two reads (fewer access sites keep the compiled kernel small)
             long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
             float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
-            int s0 = (int) (h0 >>> 32), s1 = (int) h1, s2 = (int) (h1 >>> 32);
+            long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
             for (int j = 0; j < 4; j++) {
                 long qs = blk + 16 + 32L * j;
                 int xi = xOff + 256 * b + 64 * j;
@@ -337,32 +337,33 @@ final class QuantKernels {
                     xLo = xLo.add(xl);
                     xHi = xHi.add(xh);
                 }
-                int smLo = scaleMinK4(s0, s1, s2, 2 * j), smHi = scaleMinK4(s0, s1, s2, 2 * j + 1);
-                acc = qxLo.fma(bc(d * (smLo & 0xFF)), acc);
-                acc = qxHi.fma(bc(d * (smHi & 0xFF)), acc);
-                accMin = xLo.fma(bc(dmin * (smLo >>> 8)), accMin);
-                accMin = xHi.fma(bc(dmin * (smHi >>> 8)), accMin);
+                int sc = (int) (scales >>> 16 * j), m = (int) (mins >>> 16 * j);   // sub-blocks 2j, 2j+1
+                acc = qxLo.fma(bc(d * (sc & 0x3F)), acc);
+                acc = qxHi.fma(bc(d * (sc >>> 8 & 0x3F)), acc);
+                accMin = xLo.fma(bc(dmin * (m & 0x3F)), accMin);
+                accMin = xHi.fma(bc(dmin * (m >>> 8 & 0x3F)), accMin);
             }
         }
         return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
     }
 
     /**
-     * The 6-bit scale and min of sub-block {@code j} (0..7) of a Q4_K/Q5_K super-block, from the 12 bytes of
-     * {@code scales} read as three little-endian ints {@code s0, s1, s2} (bytes 0-3, 4-7, 8-11). For j &lt; 4:
-     * scale = {@code scales[j] & 63}, min = {@code scales[j+4] & 63}. For j &ge; 4 the low four bits are the low
-     * (scale) and high (min) nibble of {@code scales[j+4]}, the high two bits the top bits of {@code scales[j-4]}
-     * (scale) and {@code scales[j]} (min). Returns {@code scale | min << 8}.
+     * The eight 6-bit scales of a Q4_K/Q5_K super-block, one per byte of the result (sub-block {@code i} in byte
+     * {@code i}), from the 12 bytes of {@code scales} read as three little-endian ints {@code s0, s1, s2} (bytes
+     * 0-3, 4-7, 8-11). Scales 0-3 are the low six bits of {@code scales[0..3]}; scales 4-7 have their low four bits
+     * in the low nibbles of {@code scales[8..11]} and their high two bits in the top bits of {@code scales[0..3]}.
      */
-    static int scaleMinK4(int s0, int s1, int s2, int j) {
-        if (j < 4) {
-            int sh = 8 * j;
-            return (s0 >>> sh) & 63 | ((s1 >>> sh) & 63) << 8;
-        }
-        int sh = 8 * (j - 4);
-        int sc = (s2 >>> sh) & 0x0F | ((s0 >>> (sh + 6)) & 3) << 4;
-        int m = (s2 >>> (sh + 4)) & 0x0F | ((s1 >>> (sh + 6)) & 3) << 4;
-        return sc | m << 8;
+    static long scalesK4(int s0, int s2) {
+        return s0 & 0x3F3F3F3FL | (long) (s2 & 0x0F0F0F0F | (s0 >>> 2) & 0x30303030) << 32;
+    }
+
+    /**
+     * The eight 6-bit mins, packed like {@link #scalesK4}: mins 0-3 are the low six bits of {@code scales[4..7]};
+     * mins 4-7 have their low four bits in the high nibbles of {@code scales[8..11]} and their high two bits in the
+     * top bits of {@code scales[4..7]}.
+     */
+    static long minsK4(int s1, int s2) {
+        return s1 & 0x3F3F3F3FL | (long) (s2 >>> 4 & 0x0F0F0F0F | (s1 >>> 2) & 0x30303030) << 32;
     }
 
     /**
@@ -378,7 +379,7 @@ final class QuantKernels {
             // the 16-byte header in two reads (fewer access sites keep the compiled kernel small)
             long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
             float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
-            int s0 = (int) (h0 >>> 32), s1 = (int) h1, s2 = (int) (h1 >>> 32);
+            long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
             for (int j = 0; j < 4; j++) {
                 long qs = blk + 48 + 32L * j;
                 int xi = xOff + 256 * b + 64 * j;
@@ -391,11 +392,11 @@ final class QuantKernels {
                     xLo = xLo.add(xl);
                     xHi = xHi.add(xh);
                 }
-                int smLo = scaleMinK4(s0, s1, s2, 2 * j), smHi = scaleMinK4(s0, s1, s2, 2 * j + 1);
-                acc = qxLo.fma(bc(d * (smLo & 0xFF)), acc);
-                acc = qxHi.fma(bc(d * (smHi & 0xFF)), acc);
-                accMin = xLo.fma(bc(dmin * (smLo >>> 8)), accMin);
-                accMin = xHi.fma(bc(dmin * (smHi >>> 8)), accMin);
+                int sc = (int) (scales >>> 16 * j), m = (int) (mins >>> 16 * j);   // sub-blocks 2j, 2j+1
+                acc = qxLo.fma(bc(d * (sc & 0x3F)), acc);
+                acc = qxHi.fma(bc(d * (sc >>> 8 & 0x3F)), acc);
+                accMin = xLo.fma(bc(dmin * (m & 0x3F)), accMin);
+                accMin = xHi.fma(bc(dmin * (m >>> 8 & 0x3F)), accMin);
             }
         }
         return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
