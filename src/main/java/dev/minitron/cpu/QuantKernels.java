@@ -26,6 +26,12 @@ import static dev.minitron.cpu.VecDot.LE;
  * ints, nibbles and bit fields are separated with 32-bit shifts and masks (x86 has no byte shifts), the result
  * is reinterpreted as {@code L} bytes (little-endian, so byte {@code i} is weight {@code i}), offset to signed,
  * widened to {@code L} floats and FMA'd with the activations. Scales are decoded in scalar code once per block.
+ * Where a sub-block has a min ({@code w = a*q - b}), its dot is {@code a*sum(q x) - b*sum(x)}.
+ *
+ * <p>Keep each kernel compact. C2 stops inlining once a compilation has created too many IR nodes, and a Vector
+ * API call left un-inlined boxes its vectors on the heap: still correct, but 10-20x slower
+ * ({@code QuantKernelsJitTest} catches it). Hence the loops over bit planes rather than hand-unrolled copies, and
+ * few memory access sites per kernel (each site that has seen both mapped and native segments is compiled twice).
  *
  * <p>The kernels need {@code L} = 8 or 16 (256- or 512-bit vectors); for other widths they fall back to
  * {@link QuantDot}. Row lengths are whole blocks (the tensor constructor checks this).
@@ -266,7 +272,7 @@ final class QuantKernels {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 110L * b;
-            long sc01 = s.get(U32, blk + 96) & 0xFFFFFFFFL | (long) s.get(U32, blk + 100) << 32;
+            long sc01 = s.get(U64, blk + 96);
             int sc2 = s.get(U32, blk + 104);
             // sum of sc * q * x over the super-block, in two accumulators (g even, g odd)
             FloatVector sumA = FloatVector.zero(F), sumB = sumA;
