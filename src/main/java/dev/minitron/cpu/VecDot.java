@@ -43,7 +43,7 @@ public final class VecDot {
             case BF16 -> dotBF16(s, off, x, xOff, n);
             case F16 -> dotF16(s, off, x, xOff, n);
             case Q8_0 -> dotQ8_0(s, off, x, xOff, n);
-            default -> QuantDot.dot(w.dtype(), s, off, x, xOff, n);
+            default -> QuantKernels.dot(w.dtype(), s, off, x, xOff, n);
         };
     }
 

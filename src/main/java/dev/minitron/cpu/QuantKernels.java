@@ -1,0 +1,455 @@
+package dev.minitron.cpu;
+
+import dev.minitron.tensor.DType;
+import dev.minitron.tensor.Dequant;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static dev.minitron.cpu.VecDot.F;
+import static dev.minitron.cpu.VecDot.L;
+import static dev.minitron.cpu.VecDot.LE;
+
+/**
+ * Vector API dot products of one row of a GGUF block-quantized weight matrix, read in place from the mapped file,
+ * with float32 activations. Each computes the same sum as dequantizing the row with {@code KQuants} and dotting
+ * it, up to float32 rounding (the scales are applied per block or sub-block instead of per weight).
+ *
+ * <p>Common pattern: the packed quants of {@code L} weights ({@code L} = float lanes) are loaded as {@code L/4}
+ * ints, nibbles and bit fields are separated with 32-bit shifts and masks (x86 has no byte shifts), the result
+ * is reinterpreted as {@code L} bytes (little-endian, so byte {@code i} is weight {@code i}), offset to signed,
+ * widened to {@code L} floats and FMA'd with the activations. Scales are decoded in scalar code once per block.
+ * Where a sub-block has a min ({@code w = a*q - b}), its dot is {@code a*sum(q x) - b*sum(x)}.
+ *
+ * <p>Keep each kernel compact. C2 stops inlining once a compilation has created too many IR nodes, and a Vector
+ * API call left un-inlined boxes its vectors on the heap: still correct, but 10-20x slower
+ * ({@code QuantKernelsJitTest} catches it). Hence the loops over bit planes rather than hand-unrolled copies, and
+ * few memory access sites per kernel (each site that has seen both mapped and native segments is compiled twice).
+ *
+ * <p>The kernels need {@code L} = 8 or 16 (256- or 512-bit vectors); for other widths they fall back to
+ * {@link QuantDot}. Row lengths are whole blocks (the tensor constructor checks this).
+ */
+final class QuantKernels {
+    private QuantKernels() {}
+
+    /** True when the float vector length suits these kernels. */
+    static final boolean SUPPORTED = L == 8 || L == 16;
+    /** {@code L} bytes of packed quants, loaded as {@code L / 4} ints. */
+    private static final VectorSpecies<Integer> IQ =
+            SUPPORTED ? VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize() / 4)) : null;
+
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+
+    /** {@code L} bytes at {@code pos} as {@code L / 4} little-endian ints. */
+    private static IntVector load(MemorySegment s, long pos) {
+        return IntVector.fromMemorySegment(IQ, s, pos, LE);
+    }
+
+    /** The same {@code L} bytes as bytes. */
+    private static final VectorSpecies<Byte> QB = SUPPORTED ? IQ.withLanes(byte.class) : null;
+
+    /** Masks, in every byte: the low nibble, bits 0-1, bit 2, bit 4, bits 4-5. */
+    private static final IntVector LOW4 = mask(0x0F0F0F0F), BITS01 = mask(0x03030303), BIT2 = mask(0x04040404),
+            BIT4 = mask(0x10101010), BITS45 = mask(0x30303030);
+
+    private static IntVector mask(int m) {
+        return SUPPORTED ? IntVector.broadcast(IQ, m) : null;
+    }
+
+    /** The low nibbles of the bytes of {@code q}. */
+    private static IntVector lowNibbles(IntVector q) {
+        return q.and(LOW4);
+    }
+
+    /** The high nibbles of the bytes of {@code q}, moved down to bits 0-3. */
+    private static IntVector highNibbles(IntVector q) {
+        return q.lanewise(VectorOperators.LSHR, 4).and(LOW4);
+    }
+
+    /** The {@code L} bytes of {@code q} (unsigned, below 128) as {@code L} floats. */
+    private static FloatVector widen(IntVector q) {
+        return (FloatVector) q.reinterpretAsBytes().convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** The {@code L} bytes of {@code q}, each minus {@code bias}, as {@code L} floats. */
+    private static FloatVector widen(IntVector q, int bias) {
+        ByteVector b = q.reinterpretAsBytes().sub((byte) bias);
+        return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /**
+     * {@code L} 5-bit quants as floats minus {@code bias}: the 4-bit {@code nibbles} plus 16 where bit {@code i}
+     * of {@code bits} is set, for byte {@code i}.
+     */
+    private static FloatVector withFifthBit(IntVector nibbles, int bits, int bias) {
+        VectorMask<Byte> m = VectorMask.fromLong(QB, bits);
+        ByteVector b = nibbles.reinterpretAsBytes().lanewise(VectorOperators.OR, (byte) 16, m).sub((byte) bias);
+        return (FloatVector) b.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /** Bit {@code i} of every byte of {@code q}, moved to bit 4 (worth 16). */
+    private static IntVector bitTo4(IntVector q, int i) {
+        return q.lanewise(VectorOperators.LSHR, i).lanewise(VectorOperators.LSHL, 4).and(BIT4);
+    }
+
+    /** Row dot product for a block-quantized {@code type}: its kernel here, or {@link QuantDot}. */
+    static float dot(DType type, MemorySegment s, long off, float[] x, int xOff, int n) {
+        return switch (type) {
+            case Q4_0 -> dotQ4_0(s, off, x, xOff, n);
+            case Q4_1 -> dotQ4_1(s, off, x, xOff, n);
+            case Q5_0 -> dotQ5_0(s, off, x, xOff, n);
+            case Q5_1 -> dotQ5_1(s, off, x, xOff, n);
+            case Q2_K -> dotQ2_K(s, off, x, xOff, n);
+            case Q3_K -> dotQ3_K(s, off, x, xOff, n);
+            case Q4_K -> dotQ4_K(s, off, x, xOff, n);
+            case Q5_K -> dotQ5_K(s, off, x, xOff, n);
+            case Q6_K -> dotQ6_K(s, off, x, xOff, n);
+            default -> QuantDot.dot(type, s, off, x, xOff, n);
+        };
+    }
+
+    private static FloatVector bc(float v) {
+        return FloatVector.broadcast(F, v);
+    }
+
+    private static FloatVector xv(float[] x, int i) {
+        return FloatVector.fromArray(F, x, i);
+    }
+
+    /**
+     * Q4_0: blocks of 32 weights in 18 bytes, {@code {half d; uint8 qs[16]}}. Weight {@code j < 16} is the low
+     * nibble of {@code qs[j]}, weight {@code j + 16} its high nibble; {@code w = d * (q - 8)}.
+     */
+    static float dotQ4_0(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q4_0, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 18L * b;
+            int xi = xOff + 32 * b;
+            FloatVector sum = FloatVector.zero(F);
+            for (int c = 0; c < 16; c += L) {
+                IntVector q = load(s, blk + 2 + c);
+                sum = widen(lowNibbles(q), 8).fma(xv(x, xi + c), sum);
+                sum = widen(highNibbles(q), 8).fma(xv(x, xi + 16 + c), sum);
+            }
+            acc = sum.fma(bc(Dequant.f16(s, blk)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q4_1: blocks of 32 weights in 20 bytes, {@code {half d; half m; uint8 qs[16]}}; nibbles as in Q4_0, unsigned;
+     * {@code w = d * q + m}, so the block's dot is {@code d * sum(q x) + m * sum(x)}.
+     */
+    static float dotQ4_1(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q4_1, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F), accMin = acc;
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 20L * b;
+            int xi = xOff + 32 * b;
+            IntVector q = load(s, blk + 4);
+            FloatVector x0 = xv(x, xi), x1 = xv(x, xi + 16);
+            FloatVector qx = widen(lowNibbles(q)).mul(x0);
+            qx = widen(highNibbles(q)).fma(x1, qx);
+            FloatVector xs = x0.add(x1);
+            for (int c = L; c < 16; c += L) {
+                q = load(s, blk + 4 + c);
+                x0 = xv(x, xi + c);
+                x1 = xv(x, xi + 16 + c);
+                qx = widen(lowNibbles(q)).fma(x0, qx);
+                qx = widen(highNibbles(q)).fma(x1, qx);
+                xs = xs.add(x0).add(x1);
+            }
+            acc = qx.fma(bc(Dequant.f16(s, blk)), acc);
+            accMin = xs.fma(bc(Dequant.f16(s, blk + 2)), accMin);
+        }
+        return acc.add(accMin).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q5_0: blocks of 32 weights in 22 bytes, {@code {half d; uint8 qh[4]; uint8 qs[16]}}. The low four bits are
+     * the nibbles as in Q4_0; bit {@code j} of the little-endian uint32 {@code qh} is the fifth bit (16) of weight
+     * {@code j}. {@code w = d * (q - 16)}.
+     */
+    static float dotQ5_0(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q5_0, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 22L * b;
+            int xi = xOff + 32 * b;
+            int qh = s.get(U32, blk + 2);
+            FloatVector sum = FloatVector.zero(F);
+            for (int c = 0; c < 16; c += L) {
+                IntVector q = load(s, blk + 6 + c);
+                sum = withFifthBit(lowNibbles(q), qh >>> c, 16).fma(xv(x, xi + c), sum);
+                sum = withFifthBit(highNibbles(q), qh >>> (16 + c), 16).fma(xv(x, xi + 16 + c), sum);
+            }
+            acc = sum.fma(bc(Dequant.f16(s, blk)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q5_1: blocks of 32 weights in 24 bytes, {@code {half d; half m; uint8 qh[4]; uint8 qs[16]}}; quants as in
+     * Q5_0, unsigned; {@code w = d * q + m}.
+     */
+    static float dotQ5_1(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q5_1, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F), accMin = acc;
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 24L * b;
+            int xi = xOff + 32 * b;
+            int qh = s.get(U32, blk + 4);
+            FloatVector qx = FloatVector.zero(F), xs = qx;
+            for (int c = 0; c < 16; c += L) {
+                IntVector q = load(s, blk + 8 + c);
+                FloatVector x0 = xv(x, xi + c), x1 = xv(x, xi + 16 + c);
+                qx = withFifthBit(lowNibbles(q), qh >>> c, 0).fma(x0, qx);
+                qx = withFifthBit(highNibbles(q), qh >>> (16 + c), 0).fma(x1, qx);
+                xs = xs.add(x0).add(x1);
+            }
+            acc = qx.fma(bc(Dequant.f16(s, blk)), acc);
+            accMin = xs.fma(bc(Dequant.f16(s, blk + 2)), accMin);
+        }
+        return acc.add(accMin).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q2_K: super-blocks of 256 weights in 84 bytes, {@code {uint8 scales[16]; uint8 qs[64]; half d; half dmin}}.
+     * Sixteen sub-blocks of 16 weights; {@code scales[i]} holds the 4-bit scale (low nibble) and min (high nibble)
+     * of sub-block {@code i}. Half {@code h} (128 weights) uses {@code qs[32h .. 32h+31]}: its weights
+     * {@code 32g + 16k + l} (g = 0..3, k = 0..1, l = 0..15) are bits {@code 2g..2g+1} of {@code qs[32h + 16k + l]},
+     * in sub-block {@code 8h + 2g + k}. {@code w = (d * sc) * q - dmin * m}.
+     */
+    static float dotQ2_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q2_K, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F), accMin = acc;
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 84L * b;
+            // sums of sc * q * x and of m * x over the super-block, two of each (g even, g odd)
+            FloatVector sumA = FloatVector.zero(F), sumB = sumA, minA = sumA, minB = sumA;
+            for (int h = 0; h < 2; h++) {
+                for (int k = 0; k < 2; k++) {
+                    for (int c = 0; c < 16; c += L) {
+                        IntVector q = load(s, blk + 16 + 32L * h + 16 * k + c);
+                        int xi = xOff + 256 * b + 128 * h + 16 * k + c;
+                        for (int g = 0; g < 4; g += 2) {
+                            int scA = s.get(ValueLayout.JAVA_BYTE, blk + 8 * h + 2 * g + k) & 0xFF;
+                            int scB = s.get(ValueLayout.JAVA_BYTE, blk + 8 * h + 2 * g + 2 + k) & 0xFF;
+                            FloatVector xA = xv(x, xi + 32 * g), xB = xv(x, xi + 32 * g + 32);
+                            FloatVector qA = widen(q.lanewise(VectorOperators.LSHR, 2 * g).and(BITS01));
+                            FloatVector qB = widen(q.lanewise(VectorOperators.LSHR, 2 * g + 2).and(BITS01));
+                            sumA = qA.mul(xA).fma(bc(scA & 0x0F), sumA);
+                            sumB = qB.mul(xB).fma(bc(scB & 0x0F), sumB);
+                            minA = xA.fma(bc(scA >>> 4), minA);
+                            minB = xB.fma(bc(scB >>> 4), minB);
+                        }
+                    }
+                }
+            }
+            acc = sumA.add(sumB).fma(bc(Dequant.f16(s, blk + 80)), acc);
+            accMin = minA.add(minB).fma(bc(Dequant.f16(s, blk + 82)), accMin);
+        }
+        return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q3_K: super-blocks of 256 weights in 110 bytes, {@code {uint8 hmask[32]; uint8 qs[64]; uint8 scales[12];
+     * half d}}. Sixteen sub-blocks of 16 weights with signed 6-bit scales (see {@link #scaleK3}). The low two bits
+     * of each quant are laid out as in Q2_K; the third bit of weight {@code 32G + 16k + l} (G = 4h + g = 0..7) is
+     * bit {@code G} of {@code hmask[16k + l]}, a clear bit meaning minus 4. {@code w = (d * sc) * q}, q in -4..3.
+     */
+    static float dotQ3_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q3_K, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 110L * b;
+            long sc01 = s.get(U64, blk + 96);
+            int sc2 = s.get(U32, blk + 104);
+            // sum of sc * q * x over the super-block, in two accumulators (g even, g odd)
+            FloatVector sumA = FloatVector.zero(F), sumB = sumA;
+            for (int h = 0; h < 2; h++) {
+                for (int k = 0; k < 2; k++) {
+                    for (int c = 0; c < 16; c += L) {
+                        IntVector q = load(s, blk + 32 + 32L * h + 16 * k + c);
+                        IntVector hm = load(s, blk + 16 * k + c);
+                        int xi = xOff + 256 * b + 128 * h + 16 * k + c;
+                        for (int g = 0; g < 4; g += 2) {
+                            int G = 4 * h + g;
+                            IntVector qA = q.lanewise(VectorOperators.LSHR, 2 * g).and(BITS01)
+                                    .or(hm.lanewise(VectorOperators.LSHR, G).lanewise(VectorOperators.LSHL, 2).and(BIT2));
+                            IntVector qB = q.lanewise(VectorOperators.LSHR, 2 * g + 2).and(BITS01)
+                                    .or(hm.lanewise(VectorOperators.LSHR, G + 1).lanewise(VectorOperators.LSHL, 2).and(BIT2));
+                            sumA = widen(qA, 4).mul(xv(x, xi + 32 * g)).fma(bc(scaleK3(sc01, sc2, 8 * h + 2 * g + k)), sumA);
+                            sumB = widen(qB, 4).mul(xv(x, xi + 32 * g + 32)).fma(bc(scaleK3(sc01, sc2, 8 * h + 2 * g + 2 + k)), sumB);
+                        }
+                    }
+                }
+            }
+            acc = sumA.add(sumB).fma(bc(Dequant.f16(s, blk + 108)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * The signed 6-bit scale of sub-block {@code i} (0..15) of a Q3_K super-block, from its 12 {@code scales}
+     * bytes read as a little-endian long {@code sc01} (bytes 0-7) and int {@code sc2} (bytes 8-11). The low four bits
+     * are the low nibble of {@code scales[i]} (i &lt; 8) or the high nibble of {@code scales[i - 8]}; the high two
+     * bits are bits {@code 2*(i/4)..} of {@code scales[8 + i % 4]}; the value is stored plus 32.
+     */
+    static int scaleK3(long sc01, int sc2, int i) {
+        int low = i < 8 ? (int) (sc01 >>> (8 * i)) & 0x0F : (int) (sc01 >>> (8 * (i - 8) + 4)) & 0x0F;
+        int high = (sc2 >>> (8 * (i & 3) + 2 * (i >>> 2))) & 3;
+        return (low | high << 4) - 32;
+    }
+
+    /**
+     * Q4_K: super-blocks of 256 weights in 144 bytes, {@code {half d; half dmin; uint8 scales[12]; uint8 qs[128]}}.
+     * Eight sub-blocks of 32 weights, each with a 6-bit scale {@code sc} and min {@code m} packed in
+     * {@code scales} (see {@link #scalesK4}, {@link #minsK4}). Weights {@code 64j .. 64j+31} are the low nibbles of
+     * {@code qs[32j .. 32j+31]} (sub-block 2j), weights {@code 64j+32 .. 64j+63} their high nibbles (sub-block
+     * 2j+1). {@code w = (d * sc) * q - dmin * m}; per sub-block the dot is {@code d*sc * sum(q x) - dmin*m * sum(x)}.
+     */
+    static float dotQ4_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q4_K, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);    // sum of d*sc * q*x
+        FloatVector accMin = acc;                 // sum of dmin*m * x (separate: two shorter FMA chains)
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 144L * b;
+            // the 16-byte header in two reads (fewer access sites keep the compiled kernel small)
+            long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
+            float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+            long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
+            for (int j = 0; j < 4; j++) {
+                long qs = blk + 16 + 32L * j;
+                int xi = xOff + 256 * b + 64 * j;
+                // the 32 bytes in chunks of L; the first chunk starts the sums
+                IntVector q = load(s, qs);
+                FloatVector xLo = xv(x, xi), xHi = xv(x, xi + 32);
+                FloatVector qxLo = widen(lowNibbles(q)).mul(xLo), qxHi = widen(highNibbles(q)).mul(xHi);
+                for (int c = L; c < 32; c += L) {
+                    q = load(s, qs + c);
+                    FloatVector xl = xv(x, xi + c), xh = xv(x, xi + 32 + c);
+                    qxLo = widen(lowNibbles(q)).fma(xl, qxLo);
+                    qxHi = widen(highNibbles(q)).fma(xh, qxHi);
+                    xLo = xLo.add(xl);
+                    xHi = xHi.add(xh);
+                }
+                int sc = (int) (scales >>> 16 * j), m = (int) (mins >>> 16 * j);   // sub-blocks 2j, 2j+1
+                acc = qxLo.fma(bc(d * (sc & 0x3F)), acc);
+                acc = qxHi.fma(bc(d * (sc >>> 8 & 0x3F)), acc);
+                accMin = xLo.fma(bc(dmin * (m & 0x3F)), accMin);
+                accMin = xHi.fma(bc(dmin * (m >>> 8 & 0x3F)), accMin);
+            }
+        }
+        return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * The eight 6-bit scales of a Q4_K/Q5_K super-block, one per byte of the result (sub-block {@code i} in byte
+     * {@code i}), from the 12 bytes of {@code scales} read as three little-endian ints {@code s0, s1, s2} (bytes
+     * 0-3, 4-7, 8-11). Scales 0-3 are the low six bits of {@code scales[0..3]}; scales 4-7 have their low four bits
+     * in the low nibbles of {@code scales[8..11]} and their high two bits in the top bits of {@code scales[0..3]}.
+     */
+    static long scalesK4(int s0, int s2) {
+        return s0 & 0x3F3F3F3FL | (long) (s2 & 0x0F0F0F0F | (s0 >>> 2) & 0x30303030) << 32;
+    }
+
+    /**
+     * The eight 6-bit mins, packed like {@link #scalesK4}: mins 0-3 are the low six bits of {@code scales[4..7]};
+     * mins 4-7 have their low four bits in the high nibbles of {@code scales[8..11]} and their high two bits in the
+     * top bits of {@code scales[4..7]}.
+     */
+    static long minsK4(int s1, int s2) {
+        return s1 & 0x3F3F3F3FL | (long) (s2 >>> 4 & 0x0F0F0F0F | (s1 >>> 2) & 0x30303030) << 32;
+    }
+
+    /**
+     * Q5_K: super-blocks of 256 weights in 176 bytes, {@code {half d; half dmin; uint8 scales[12]; uint8 qh[32];
+     * uint8 qs[128]}}. As Q4_K (qs at byte 48), plus a fifth bit (16): for sub-block {@code i} (0..7) of 32
+     * weights, weight {@code l} has it in bit {@code i} of {@code qh[l]}. {@code w = (d * sc) * q - dmin * m}.
+     */
+    static float dotQ5_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q5_K, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F), accMin = acc;
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 176L * b;
+            // the 16-byte header in two reads (fewer access sites keep the compiled kernel small)
+            long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
+            float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+            long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
+            for (int j = 0; j < 4; j++) {
+                long qs = blk + 48 + 32L * j;
+                int xi = xOff + 256 * b + 64 * j;
+                FloatVector qxLo = FloatVector.zero(F), qxHi = qxLo, xLo = qxLo, xHi = qxLo;
+                for (int c = 0; c < 32; c += L) {
+                    IntVector q = load(s, qs + c), hb = load(s, blk + 16 + c);
+                    FloatVector xl = xv(x, xi + c), xh = xv(x, xi + 32 + c);
+                    qxLo = widen(lowNibbles(q).or(bitTo4(hb, 2 * j))).fma(xl, qxLo);
+                    qxHi = widen(highNibbles(q).or(bitTo4(hb, 2 * j + 1))).fma(xh, qxHi);
+                    xLo = xLo.add(xl);
+                    xHi = xHi.add(xh);
+                }
+                int sc = (int) (scales >>> 16 * j), m = (int) (mins >>> 16 * j);   // sub-blocks 2j, 2j+1
+                acc = qxLo.fma(bc(d * (sc & 0x3F)), acc);
+                acc = qxHi.fma(bc(d * (sc >>> 8 & 0x3F)), acc);
+                accMin = xLo.fma(bc(dmin * (m & 0x3F)), accMin);
+                accMin = xHi.fma(bc(dmin * (m >>> 8 & 0x3F)), accMin);
+            }
+        }
+        return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q6_K: super-blocks of 256 weights in 210 bytes, {@code {uint8 ql[128]; uint8 qh[64]; int8 scales[16]; half d}}.
+     * Sixteen sub-blocks of 16 weights with signed 8-bit scales. Half {@code h} (128 weights) uses
+     * {@code ql[64h ..]}, {@code qh[32h ..]} and {@code scales[8h ..]}; for {@code l} in 0..31 its weights
+     * {@code l, l+32, l+64, l+96} have low four bits from the low nibble of {@code ql[l]}, the low nibble of
+     * {@code ql[l+32]}, the high nibble of {@code ql[l]}, the high nibble of {@code ql[l+32]}, and high two bits
+     * from bits 0-1, 2-3, 4-5, 6-7 of {@code qh[l]}; weight {@code l + 32k} has scale {@code scales[l/16 + 2k]}.
+     * {@code w = (d * sc) * (q - 32)}.
+     */
+    static float dotQ6_K(MemorySegment s, long off, float[] x, int xOff, int n) {
+        if (!SUPPORTED) return QuantDot.dot(DType.Q6_K, s, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 210L * b;
+            // sum of sc * (q - 32) * x over the super-block, in two accumulators (even and odd k below)
+            FloatVector sumA = FloatVector.zero(F), sumB = sumA;
+            for (int h = 0; h < 2; h++) {
+                long ql = blk + 64L * h, qh = blk + 128 + 32L * h, sc = blk + 192 + 8L * h;
+                int xi = xOff + 256 * b + 128 * h;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector hb = load(s, qh + l);
+                    int is = l >>> 4;
+                    // weights l + 32k for k = 0..3 (k even: ql[l..], odd: ql[l+32..]; k < 2: low nibble, else high),
+                    // top bits 2k..2k+1 of qh[l]. Written as a loop over k = 0, 2 to keep the method small enough
+                    // for C2 to inline every vector operation.
+                    for (int k = 0; k < 4; k += 2) {
+                        IntVector lo = load(s, ql + l).lanewise(VectorOperators.LSHR, 2 * k).and(LOW4);
+                        IntVector hi = hb.lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.LSHL, 4).and(BITS45);
+                        sumA = widen(lo.or(hi), 32).mul(xv(x, xi + 32 * k + l)).fma(bc(scale(s, sc + is + 2 * k)), sumA);
+                        lo = load(s, ql + 32 + l).lanewise(VectorOperators.LSHR, 2 * k).and(LOW4);
+                        hi = hb.lanewise(VectorOperators.LSHR, 2 * k + 2).lanewise(VectorOperators.LSHL, 4).and(BITS45);
+                        sumB = widen(lo.or(hi), 32).mul(xv(x, xi + 32 * k + 32 + l)).fma(bc(scale(s, sc + is + 2 * k + 2)), sumB);
+                    }
+                }
+            }
+            acc = sumA.add(sumB).fma(bc(Dequant.f16(s, blk + 208)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Signed 8-bit scale at {@code pos}, as float. */
+    private static float scale(MemorySegment s, long pos) {
+        return s.get(ValueLayout.JAVA_BYTE, pos);
+    }
+}

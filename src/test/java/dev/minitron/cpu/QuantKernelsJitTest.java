@@ -1,0 +1,72 @@
+package dev.minitron.cpu;
+
+import dev.minitron.tensor.DType;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Once C2 has compiled a quantized dot kernel, calling it allocates nothing. A kernel whose compiled form still
+ * allocates has vectors boxed on the heap: C2 stopped inlining part way through it (its parse-time node budget,
+ * {@code NodeCountInliningCutoff}, is per compiled method) and the remaining Vector API calls became real calls.
+ * The result is still correct, so only this test notices, but the kernel runs 10-20x slower, no faster than
+ * {@link QuantDot}. It happened while writing the Q6_K kernel (four bit planes unrolled by hand), a peeled Q5_K
+ * loop, and to Q4_K once its call sites had seen both mapped and native segments (fixed by reading its header in
+ * two longs instead of five reads): keep each kernel's loop body compact and its memory access sites few.
+ *
+ * <p>Skipped where the kernels fall back to QuantDot or the JVM has no C2 ({@code -XX:TieredStopAtLevel=1}).
+ */
+class QuantKernelsJitTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
+    void compiledKernelDoesNotAllocate(DType t) throws IOException {
+        assumeTrue(QuantKernels.SUPPORTED, "no kernels at this vector width");
+        assumeTrue(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .noneMatch(a -> a.startsWith("-XX:TieredStopAtLevel") || a.equals("-Xint")), "C2 disabled");
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        int n = 3072;
+        try (Arena arena = Arena.ofConfined()) {
+            Random rnd = new Random(3);
+            MemorySegment mem = QuantKernelsTest.randomRows(arena, t, 1, n, 0, rnd, -1);
+            float[] x = QuantKernelsTest.randomX(n, rnd);
+            // The weights of a model are mapped files; tests (and converted checkpoints) use native segments. An
+            // access site that has seen two segment classes gets a copy of the inlined access per class, which costs
+            // part of the node budget (three or more classes give a plain virtual call): exercise exactly two.
+            Path file = tmp.resolve(t + ".bin");
+            Files.write(file, mem.toArray(ValueLayout.JAVA_BYTE));
+            MemorySegment mapped;
+            try (FileChannel ch = FileChannel.open(file)) {
+                mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, Files.size(file), arena);
+            }
+            MemorySegment[] segments = {mapped, mem};
+            float sink = 0;
+            long perCall = -1;
+            long deadline = System.nanoTime() + 20_000_000_000L;   // C2 compiles in the background: allow for a busy machine
+            while (System.nanoTime() < deadline) {
+                for (int i = 0; i < 3000; i++) sink += QuantKernels.dot(t, segments[i % 2], 0, x, 0, n);
+                long a0 = threads.getCurrentThreadAllocatedBytes();
+                for (int i = 0; i < 200; i++) sink += QuantKernels.dot(t, segments[i % 2], 0, x, 0, n);
+                perCall = (threads.getCurrentThreadAllocatedBytes() - a0) / 200;
+                if (perCall == 0) return;
+            }
+            fail(t + " kernel still allocates " + perCall + " bytes per call of " + n + " weights after 20 s "
+                    + "(vectors boxed: see the class comment)" + (sink == 42 ? "" : ""));
+        }
+    }
+}
