@@ -28,9 +28,9 @@ public final class VecDot {
     static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED.withShape(
             jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 2)).withLanes(short.class);
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED.withShape(F.vectorShape()).withLanes(int.class);
-    /** Bytes that widen to one float vector (Q8_0). */
+    /** Bytes that widen to one float vector (Q8_0; used only with 512-bit floats, kept valid on narrower machines). */
     static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(
-            jdk.incubator.vector.VectorShape.forBitSize(F.vectorBitSize() / 4)).withLanes(byte.class);
+            jdk.incubator.vector.VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 4))).withLanes(byte.class);
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     /** Weight row {@code row} of {@code w} dotted with {@code x[xOff .. xOff + cols)}. */
