@@ -1,6 +1,7 @@
 package dev.minitron.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.minitron.engine.Backends;
 import dev.minitron.io.ModelException;
 import dev.minitron.io.ModelLoader;
 import dev.minitron.model.Model;
@@ -35,15 +36,20 @@ public final class BenchCommand implements Callable<Integer> {
     int n;
     @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "5", description = "Timed repetitions (default: ${DEFAULT-VALUE})")
     int reps;
-    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "java", description = "java (the TornadoVM backend is not built in this version)")
-    String backend;
+    @Option(names = "--backend", paramLabel = "NAME", split = ",", defaultValue = "java",
+            description = "java and/or tornado (comma-separated; default: ${DEFAULT-VALUE})")
+    List<String> backends;
+    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device id for --backend tornado")
+    String device;
     @Option(names = "--json", description = "Print JSON") boolean json;
     @Option(names = "--csv", description = "Print CSV") boolean csv;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        if (!backend.equals("java")) throw new ModelException("--backend " + backend + ": only 'java' is available in this build");
+        for (String b : backends) {
+            if (!b.equals("java") && !b.equals("tornado")) throw new ModelException("--backend " + b + ": expected java or tornado");
+        }
         GenerateCommand.check(p >= 0 && n >= 0 && (p > 0 || n > 0), "-p and -n must be >= 0 and not both 0");
         GenerateCommand.check(reps >= 1, "-r must be >= 1, got " + reps);
         List<Integer> ts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
@@ -53,10 +59,14 @@ public final class BenchCommand implements Callable<Integer> {
         for (Path path : models) {
             Model m = ModelLoader.load(path);
             for (String w : m.warnings()) err.println("warning: " + w);
-            for (int t : ts) {
-                double b = bw.computeIfAbsent(t, Bench::bandwidth);
-                if (!json && !csv) err.printf("benchmarking %s with %d threads (bandwidth %.1f GB/s)...%n", path, t, b);
-                rows.addAll(Bench.run(m, path.getFileName().toString(), t, p, n, reps, b));
+            for (String backend : backends) {
+                Backends.Choice choice = new Backends.Choice(backend, device, false);
+                for (int t : backend.equals("java") ? ts : List.of(1)) {
+                    double b = backend.equals("java") ? bw.computeIfAbsent(t, Bench::bandwidth)
+                            : bw.computeIfAbsent(-1, k -> Backends.tornadoBandwidthGBps(choice));
+                    if (!json && !csv) err.printf("benchmarking %s on %s with %d threads (bandwidth %.1f GB/s)...%n", path, backend, t, b);
+                    rows.addAll(Bench.run(m, path.getFileName().toString(), t, p, n, reps, b, choice, err));
+                }
             }
         }
         ObjectMapper om = new ObjectMapper();

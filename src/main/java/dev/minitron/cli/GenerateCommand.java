@@ -3,7 +3,8 @@ package dev.minitron.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.minitron.cpu.Parallel;
-import dev.minitron.engine.Forward;
+import dev.minitron.engine.Backends;
+import dev.minitron.engine.ForwardPass;
 import dev.minitron.engine.Generator;
 import dev.minitron.engine.Sampler;
 import dev.minitron.io.ModelException;
@@ -75,8 +76,7 @@ public final class GenerateCommand implements Callable<Integer> {
         long s = seed != null ? seed : System.nanoTime();
         var opts = new Generator.Options(maxNew, ignoreEos, stops,
                 new Sampler.Options(temp, topK, topP, minP, repeatPenalty, repeatLastN, s));
-        try (Parallel par = new Parallel(model.threads())) {
-            Forward f = new Forward(m.config(), m.weights(), positions, par);
+        try (Parallel par = new Parallel(model.threads()); ForwardPass f = Backends.open(model.backend(), m, positions, par, err)) {
             if (!json) {
                 out.print(prompt.prompt);
                 out.flush();

@@ -1,5 +1,6 @@
 package dev.minitron.cli;
 
+import dev.minitron.engine.Backends;
 import dev.minitron.io.ModelException;
 import dev.minitron.io.ModelLoader;
 import dev.minitron.model.Model;
@@ -17,6 +18,24 @@ public final class ModelOptions {
 
     @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "CPU threads (default: all cores)")
     Integer threads;
+
+    @Option(names = "--backend", paramLabel = "NAME", defaultValue = "java",
+            description = "java (CPU, default) or tornado (TornadoVM: GPU via PTX/OpenCL; needs TORNADOVM_HOME)")
+    String backend;
+
+    @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device id (backend:device, see 'minitron devices')")
+    String device;
+
+    @Option(names = "--profile", description = "With --backend tornado: print per-task kernel and transfer times")
+    boolean profile;
+
+    Backends.Choice backend() {
+        if (!backend.equals("java") && !backend.equals("tornado")) {
+            throw new ModelException("--backend " + backend + ": expected java or tornado");
+        }
+        if (device != null && !device.matches("\\d+:\\d+")) throw new ModelException("--device " + device + ": expected B:D, e.g. 0:0");
+        return new Backends.Choice(backend, device, profile);
+    }
 
     int threads() {
         int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;

@@ -4,7 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.minitron.cpu.Parallel;
-import dev.minitron.engine.Forward;
+import dev.minitron.engine.Backends;
+import dev.minitron.engine.ForwardPass;
 import dev.minitron.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,8 +40,8 @@ public final class ScoreCommand implements Callable<Integer> {
         ObjectMapper om = new ObjectMapper();
         ObjectNode o = om.createObjectNode();
         o.set("prompt_tokens", om.valueToTree(ids));
-        try (Parallel par = new Parallel(model.threads())) {
-            Forward f = new Forward(m.config(), m.weights(), Math.min(context, ids.length), par);
+        try (Parallel par = new Parallel(model.threads());
+             ForwardPass f = Backends.open(model.backend(), m, Math.min(context, ids.length), par, err)) {
             if (!allPositions) {
                 o.set("logits", om.valueToTree(prefillLast(f, ids)));
             } else {
@@ -56,7 +57,7 @@ public final class ScoreCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static float[] prefillLast(Forward f, int[] ids) {
+    private static float[] prefillLast(ForwardPass f, int[] ids) {
         return dev.minitron.engine.Generator.prefill(f, ids);
     }
 }

@@ -24,7 +24,7 @@ import java.util.Arrays;
  *
  * Activations are float32; keys and values are cached in float32 for every position seen so far.
  */
-public final class Forward {
+public final class Forward implements ForwardPass {
     private final Config c;
     private final Weights w;
     private final Parallel par;
@@ -53,14 +53,17 @@ public final class Forward {
         }
     }
 
+    @Override
     public int context() { return context; }
 
+    @Override
     public Config config() { return c; }
 
     /**
      * Runs {@code tokens} at positions {@code pos, pos+1, ...} (the cache must hold positions before {@code pos})
      * and returns the logits: of the last position only ({@code [V]}), or of every position ({@code [T * V]}).
      */
+    @Override
     public float[] forward(int[] tokens, int pos, boolean allPositions) {
         int T = tokens.length;
         if (T == 0) throw new IllegalArgumentException("no tokens");

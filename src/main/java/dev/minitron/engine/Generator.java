@@ -37,7 +37,7 @@ public final class Generator {
     }
 
     /** Runs the prompt through the model (in chunks) and returns the last position's logits. */
-    public static float[] prefill(Forward f, int[] prompt) {
+    public static float[] prefill(ForwardPass f, int[] prompt) {
         float[] logits = null;
         for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
             int to = Math.min(prompt.length, from + PREFILL_CHUNK);
@@ -46,7 +46,7 @@ public final class Generator {
         return logits;
     }
 
-    public static Result generate(Forward f, Tokenizer tok, int[] prompt, Options o, Consumer<String> out) {
+    public static Result generate(ForwardPass f, Tokenizer tok, int[] prompt, Options o, Consumer<String> out) {
         if (prompt.length == 0) throw new IllegalArgumentException("empty prompt");
         Sampler sampler = new Sampler(o.sampling());
         int[] history = Arrays.copyOf(prompt, prompt.length + Math.max(0, o.maxTokens()));

@@ -3,12 +3,14 @@ package dev.minitron.tools;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.minitron.cpu.Bandwidth;
 import dev.minitron.cpu.Parallel;
-import dev.minitron.engine.Forward;
+import dev.minitron.engine.Backends;
+import dev.minitron.engine.ForwardPass;
 import dev.minitron.engine.Sampler;
 import dev.minitron.model.Model;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Tensor;
 
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,11 +58,18 @@ public final class Bench {
 
     /** Runs pp and tg tests for one model and thread count. */
     public static List<Row> run(Model model, String name, int threads, int p, int n, int reps, double bandwidth) {
+        return run(model, name, threads, p, n, reps, bandwidth, Backends.Choice.java(), null);
+    }
+
+    /** Runs pp and tg tests for one model, thread count and backend. */
+    public static List<Row> run(Model model, String name, int threads, int p, int n, int reps, double bandwidth,
+                                Backends.Choice backend, PrintWriter log) {
         List<Row> rows = new ArrayList<>();
         long bytes = model.weights().bytesPerToken();
         long flopsPerToken = 2L * matrixParams(model);
         String dtype = dtypeOf(model);
-        String device = "CPU (" + cpuName() + ")";
+        boolean cpu = backend.backend().equals("java");
+        String device = cpu ? "CPU (" + cpuName() + ")" : "TornadoVM " + (backend.device() == null ? "default device" : backend.device());
         int V = model.config().vocabSize();
         SplittableRandom rnd = new SplittableRandom(42);
         try (Parallel par = new Parallel(threads)) {
@@ -68,38 +77,41 @@ public final class Bench {
                 int[] prompt = new int[p];
                 for (int i = 0; i < p; i++) prompt[i] = 4 + rnd.nextInt(Math.max(1, V - 4));
                 double[] tps = new double[reps];
-                Forward f = new Forward(model.config(), model.weights(), p, par);
-                for (int r = -1; r < reps; r++) {
-                    long t0 = System.nanoTime();
-                    f.forward(prompt, 0, false);
-                    double s = (System.nanoTime() - t0) / 1e9;
-                    if (r >= 0) tps[r] = p / s;
+                try (ForwardPass f = Backends.open(backend, model, p, par, log)) {
+                    for (int r = -1; r < reps; r++) {
+                        long t0 = System.nanoTime();
+                        f.forward(prompt, 0, false);
+                        double s = (System.nanoTime() - t0) / 1e9;
+                        if (r >= 0) tps[r] = p / s;
+                    }
                 }
-                rows.add(row(name, dtype, device, threads, "pp" + p, tps, bytes, bandwidth, bandwidth * 1e9 * p / bytes,
-                        flopsPerToken));
+                rows.add(row(name, dtype, backend.backend(), device, threads, "pp" + p, tps, bytes, bandwidth,
+                        bandwidth * 1e9 * p / bytes, flopsPerToken));
             }
             if (n > 0) {
                 double[] tps = new double[reps];
-                Forward f = new Forward(model.config(), model.weights(), n + 1, par);
-                for (int r = -1; r < reps; r++) {
-                    float[] logits = f.forward(new int[]{model.config().bosId()}, 0, false);
-                    long t0 = System.nanoTime();
-                    for (int i = 0; i < n; i++) logits = f.forward(new int[]{Sampler.argmax(logits)}, i + 1, false);
-                    double s = (System.nanoTime() - t0) / 1e9;
-                    if (r >= 0) tps[r] = n / s;
+                try (ForwardPass f = Backends.open(backend, model, n + 1, par, log)) {
+                    for (int r = -1; r < reps; r++) {
+                        float[] logits = f.forward(new int[]{model.config().bosId()}, 0, false);
+                        long t0 = System.nanoTime();
+                        for (int i = 0; i < n; i++) logits = f.forward(new int[]{Sampler.argmax(logits)}, i + 1, false);
+                        double s = (System.nanoTime() - t0) / 1e9;
+                        if (r >= 0) tps[r] = n / s;
+                    }
                 }
-                rows.add(row(name, dtype, device, threads, "tg" + n, tps, bytes, bandwidth, bandwidth * 1e9 / bytes, flopsPerToken));
+                rows.add(row(name, dtype, backend.backend(), device, threads, "tg" + n, tps, bytes, bandwidth,
+                        bandwidth * 1e9 / bytes, flopsPerToken));
             }
         }
         return rows;
     }
 
-    private static Row row(String model, String dtype, String device, int threads, String test, double[] tps, long bytes,
-                           double bw, double floor, long flopsPerToken) {
+    private static Row row(String model, String dtype, String backend, String device, int threads, String test, double[] tps,
+                           long bytes, double bw, double floor, long flopsPerToken) {
         double[] s = tps.clone();
         Arrays.sort(s);
         double med = s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-        return new Row(model, dtype, "java", device, threads, test, med, s[0], s[s.length - 1], bytes, bw, floor,
+        return new Row(model, dtype, backend, device, threads, test, med, s[0], s[s.length - 1], bytes, bw, floor,
                 med / floor, med * flopsPerToken / 1e9);
     }
 

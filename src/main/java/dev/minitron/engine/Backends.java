@@ -1,0 +1,79 @@
+package dev.minitron.engine;
+
+import dev.minitron.cpu.Parallel;
+import dev.minitron.io.ModelException;
+import dev.minitron.model.Model;
+
+import java.io.PrintWriter;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+
+/**
+ * Chooses the forward pass: {@code java} (the CPU path, always there) or {@code tornado} (the TornadoVM path in
+ * {@code dev.minitron.gpu}, compiled only where a TornadoVM SDK was found at build time, and runnable only under
+ * TornadoVM's launcher/argfile). The GPU class is looked up by name so the core builds without the SDK.
+ */
+public final class Backends {
+    private Backends() {}
+
+    static final String TORNADO_CLASS = "dev.minitron.gpu.TornadoForward";
+
+    /** What the user asked for: backend name, TornadoVM device id ("0:0") or null, per-task profiling. */
+    public record Choice(String backend, String device, boolean profile) {
+        public static Choice java() {
+            return new Choice("java", null, false);
+        }
+    }
+
+    public static ForwardPass open(Choice choice, Model m, int context, Parallel par, PrintWriter log) {
+        return switch (choice.backend()) {
+            case "java" -> new Forward(m.config(), m.weights(), context, par);
+            case "tornado" -> openTornado(choice, m, context, log);
+            default -> throw new ModelException("--backend " + choice.backend() + ": expected java or tornado");
+        };
+    }
+
+    /** True when the TornadoVM backend's classes and TornadoVM's runtime are both on this JVM. */
+    public static boolean tornadoAvailable() {
+        try {
+            Class.forName(TORNADO_CLASS);
+            Class.forName("uk.ac.manchester.tornado.api.TaskGraph");
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
+    /** The device's memory bandwidth in GB/s measured by a device copy (TornadoVM backend only). */
+    public static double tornadoBandwidthGBps(Choice choice) {
+        try {
+            Method bw = Class.forName(TORNADO_CLASS).getMethod("bandwidthGBps", String.class);
+            return (double) bw.invoke(null, choice.device());
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new ModelException("--backend tornado: TornadoVM backend not available in this JVM");
+        }
+    }
+
+    private static ForwardPass openTornado(Choice choice, Model m, int context, PrintWriter log) {
+        Class<?> c;
+        try {
+            c = Class.forName(TORNADO_CLASS);
+            Class.forName("uk.ac.manchester.tornado.api.TaskGraph");
+        } catch (ClassNotFoundException | LinkageError e) {
+            throw new ModelException("--backend tornado: this build has no TornadoVM backend or TornadoVM is not on the JVM; "
+                    + "set TORNADOVM_HOME to a TornadoVM SDK, rebuild (bin/minitron does it) and run through bin/minitron");
+        }
+        try {
+            Method open = c.getMethod("open", Model.class, int.class, String.class, boolean.class, PrintWriter.class);
+            return (ForwardPass) open.invoke(null, m, context, choice.device(), choice.profile(), log);
+        } catch (InvocationTargetException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
