@@ -21,7 +21,7 @@ class GoldenTest {
 
     @Test
     void tinyAPromptTokensFromGguf() {
-        checkPromptTokens(Tokenizer.fromGguf(GgufTestMetadata.read(Fixtures.TINY_A_GGUF)),
+        checkPromptTokens(Tokenizer.fromGguf(dev.minitron.io.Gguf.open(Fixtures.TINY_A_GGUF).metadata()),
                 Fixtures.TINY_A.resolve("golden.json"));
     }
 
@@ -62,7 +62,7 @@ class GoldenTest {
         Path golden = Fixtures.TINY_A.resolve("golden.json");
         checkGreedyText(Tokenizer.fromHfFolder(Fixtures.TINY_A_HF), golden);
         checkGreedyText(Tokenizer.fromTokenizerJson(Fixtures.TOKENIZER_JSON), golden);
-        checkGreedyText(Tokenizer.fromGguf(GgufTestMetadata.read(Fixtures.TINY_A_GGUF)), golden);
+        checkGreedyText(Tokenizer.fromGguf(dev.minitron.io.Gguf.open(Fixtures.TINY_A_GGUF).metadata()), golden);
     }
 
     @Test

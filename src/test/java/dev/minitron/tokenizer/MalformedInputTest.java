@@ -124,7 +124,7 @@ class MalformedInputTest {
 
     @Test
     void badGgufMetadata() {
-        Map<String, Object> metadata = new HashMap<>(GgufTestMetadata.read(Fixtures.TINY_A_GGUF));
+        Map<String, Object> metadata = new HashMap<>(dev.minitron.io.Gguf.open(Fixtures.TINY_A_GGUF).metadata());
         metadata.put("tokenizer.ggml.model", "gpt2");
         assertEquals("x.gguf: tokenizer.ggml.model is 'gpt2'; only 'llama' (SentencePiece BPE) is supported",
                 expectModelException(() -> Tokenizer.fromGguf(metadata, "x.gguf")));

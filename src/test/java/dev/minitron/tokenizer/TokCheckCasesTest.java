@@ -37,14 +37,14 @@ class TokCheckCasesTest {
 
     @Test
     void ggufMetadataMatchesAllCases() {
-        checkAll(Tokenizer.fromGguf(GgufTestMetadata.read(Fixtures.TINY_A_GGUF)));
+        checkAll(Tokenizer.fromGguf(dev.minitron.io.Gguf.open(Fixtures.TINY_A_GGUF).metadata()));
     }
 
     @Test
     void sourcesDescribeTheSameVocabulary() {
         Tokenizer spm = Tokenizer.fromSentencePiece(Fixtures.SPM_MODEL);
         Tokenizer json = Tokenizer.fromTokenizerJson(Fixtures.TOKENIZER_JSON);
-        Tokenizer gguf = Tokenizer.fromGguf(GgufTestMetadata.read(Fixtures.TINY_A_GGUF));
+        Tokenizer gguf = Tokenizer.fromGguf(dev.minitron.io.Gguf.open(Fixtures.TINY_A_GGUF).metadata());
         assertEquals(1000, spm.vocabSize());
         for (Tokenizer t : List.of(json, gguf)) {
             assertEquals(spm.vocabSize(), t.vocabSize());
