@@ -96,12 +96,12 @@ public final class Generator {
 
         int[] gen = Arrays.copyOfRange(history, prompt.length, n);
         int[] kept = reason.equals("eos") ? Arrays.copyOf(gen, gen.length - 1) : gen;
-        String finalText = reason.equals("stop") ? stripLeadingSpace(text.toString(), tok) : tok.decode(kept);
+        String finalText = reason.equals("stop") ? stripLeadingSpace(text.toString()) : tok.decode(kept);
         return new Result(prompt, gen, finalText, reason, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
     }
 
     /** HF's decode drops the space that the first piece's word-boundary marker stands for; do the same. */
-    private static String stripLeadingSpace(String s, Tokenizer tok) {
+    private static String stripLeadingSpace(String s) {
         return s.startsWith(" ") ? s.substring(1) : s;
     }
 
