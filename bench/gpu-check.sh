@@ -102,9 +102,18 @@ remaining() { echo $(( START + BUDGET * STEP_END / 100 - $(date +%s) )); }
 step() { echo; echo "== [$(now)s] $*"; }
 
 BG_PIDS=()
+children() { # $1 = pid; read from /proc (the GPU machine's image may have no ps)
+    local p st
+    for p in /proc/[0-9]*; do
+        st="$(cat "$p/stat" 2>/dev/null)" || continue
+        st="${st##*) }"                       # after "pid (comm) ": state ppid ...
+        set -- "$1" $st
+        [ "$3" != "$1" ] || echo "${p#/proc/}"
+    done
+}
 kill_tree() { # $1 = pid: the process and its descendants (the background synthesis runs timeout -> java)
     local c
-    for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+    for c in $(children "$1"); do kill_tree "$c"; done
     kill -- "$1" 2>/dev/null || true
 }
 cleanup() {
@@ -135,7 +144,7 @@ if [ "$DRY" = 0 ]; then
     exec > >(tee "$RESULTS/gpu-check.log") 2>&1
     TEE_PID=$!
 fi
-echo "gpu-check.sh: $(date -Iseconds) on $(hostname); budget ${BUDGET}s; work $WORK; results $RESULTS"
+echo "gpu-check.sh: $(date -Iseconds) on ${HOSTNAME:-?}; budget ${BUDGET}s; work $WORK; results $RESULTS"
 [ "$DRY" = 0 ] || echo "(dry run: nothing is executed)"
 
 # ---------------------------------------------------------------- setup: JDK, TornadoVM, jar
@@ -150,7 +159,15 @@ echo "carry folder: ${CARRY:-none}"
 java_major() { "$1/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1; }
 unpack() { # $1 = tar.xz, $2 = folder to unpack into
     echo "  unpacking $1 -> $2"
-    [ "$DRY" = 1 ] || { mkdir -p "$2" && tar -C "$2" -xJf "$1"; }
+    [ "$DRY" = 0 ] || return 0
+    mkdir -p "$2"
+    if command -v xz >/dev/null 2>&1; then
+        tar -C "$2" -xJf "$1"
+    else                                      # no xz-utils on the machine: Python's lzma reads it too
+        python3 -c 'import sys, tarfile
+t = tarfile.open(sys.argv[1], "r:xz")
+t.extractall(sys.argv[2], **({"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}))' "$1" "$2"
+    fi
 }
 
 JH=""
