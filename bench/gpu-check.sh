@@ -130,7 +130,7 @@ print_table() {
     local r s n st d gpu
     {
         echo
-        echo "== gpu-check summary: ${GPU_NAME:-no GPU found}; $(now)s; commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+        echo "== gpu-check summary: ${GPU_NAME:-no GPU found}; $(now)s; $BUILD_INFO"
         printf '%-2s %-34s %-8s %s\n' "" "check" "status" "detail"
         for r in "${ROWS[@]}"; do
             IFS='|' read -r s n st d <<< "$r"
@@ -202,6 +202,8 @@ elif [ -n "$CARRY" ] && [ -f "$CARRY/app.tar.xz" ]; then
     unpack "$CARRY/app.tar.xz" "$ROOT"; echo "jar: from app.tar.xz ($(cat "$CARRY/app.txt" 2>/dev/null | tr '\n' ' '))"
 fi
 
+BUILD_INFO="commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+if [ -n "$CARRY" ] && [ -f "$CARRY/app.txt" ] && [ ! -e "$ROOT/.git" ]; then BUILD_INFO="jar: $(tr '\n' ' ' < "$CARRY/app.txt")"; fi
 SETUP_OK=1
 if [ -z "$JH" ]; then row setup "JDK 25" FAILED "no JAVA_HOME 25+, no jdk.tar.xz in the carry folder"; SETUP_OK=0; fi
 if [ "$DRY" = 0 ] && [ ! -f "$JAR" ]; then row setup "jar" FAILED "no target/minitron-jvm.jar and no app.tar.xz"; SETUP_OK=0; fi
