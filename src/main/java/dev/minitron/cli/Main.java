@@ -13,7 +13,8 @@ import java.io.PrintWriter;
 @Command(name = "minitron", mixinStandardHelpOptions = true, version = "minitron 0.1.0",
         description = "Run NVIDIA Minitron (NemotronForCausalLM) models on the JVM.",
         subcommands = {GenerateCommand.class, ScoreCommand.class, TokenizeCommand.class, InfoCommand.class,
-                BenchCommand.class, SynthCommand.class, PlotCommand.class, ConvertCommand.class})
+                BenchCommand.class, SynthCommand.class, PlotCommand.class, ConvertCommand.class,
+                DevicesCommand.class})
 public final class Main implements Runnable {
 
     @Override

@@ -13,7 +13,7 @@ import java.util.concurrent.Callable;
 
 /** {@code minitron plot}: PNG charts and a markdown summary of {@code minitron bench --csv} results. */
 @Command(name = "plot", mixinStandardHelpOptions = true,
-        description = {"Draw PNG charts of 'minitron bench --csv' results: decode tokens/s, decode % of the "
+        description = {"Draw PNG charts of 'minitron bench --csv' results: decode tokens/s, decode %% of the "
                 + "memory-bandwidth floor and prefill tokens/s against threads, and the best decode speed next to its floor; "
                 + "also writes a markdown summary (" + Plot.TABLE + ").",
                 "Prints the paths of the files written."})

@@ -7,6 +7,7 @@ import dev.minitron.model.Model;
 import java.io.PrintWriter;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.List;
 
 /**
  * Chooses the forward pass: {@code java} (the CPU path, always there) or {@code tornado} (the TornadoVM path in
@@ -55,6 +56,48 @@ public final class Backends {
         } catch (ReflectiveOperationException | LinkageError e) {
             throw new ModelException("--backend tornado: TornadoVM backend not available in this JVM");
         }
+    }
+
+    /**
+     * TornadoVM's devices, one line each ({@code "0:0  NVIDIA H100 ..."}), from {@code TornadoForward.devices()}.
+     * Fails with a one-line {@link ModelException} naming {@code TORNADOVM_HOME} where this JVM has no TornadoVM
+     * backend, and with the runtime's own reason where TornadoVM is there but cannot start (no driver, say).
+     */
+    public static List<String> tornadoDevices() {
+        Method devices;
+        try {
+            Class.forName("uk.ac.manchester.tornado.api.TaskGraph");
+            // not initialised here: a static initialiser that fails (no driver) is a runtime error, reported below
+            devices = Class.forName(TORNADO_CLASS, false, Backends.class.getClassLoader()).getMethod("devices");
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new ModelException("no TornadoVM backend in this JVM: set TORNADOVM_HOME to a TornadoVM SDK "
+                    + "and run through bin/minitron (it rebuilds with the GPU backend and starts Java with TornadoVM's argfile)");
+        }
+        try {
+            List<?> list = (List<?>) devices.invoke(null);
+            return list.stream().map(String::valueOf).toList();
+        } catch (InvocationTargetException e) {
+            throw cannotList(e.getCause());
+        } catch (LinkageError e) {
+            // a missing driver or native library surfaces as an Error from TornadoVM's static initialisers
+            throw cannotList(e);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static RuntimeException cannotList(Throwable c) {
+        if (c instanceof ModelException me) return me;
+        Throwable root = c;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        if (System.getenv("MINITRON_DEBUG") != null) c.printStackTrace();
+        return new ModelException("TornadoVM could not list its devices: " + oneLine(root));
+    }
+
+    private static String oneLine(Throwable t) {
+        String m = t.getMessage();
+        String s = m == null || m.isBlank() ? t.getClass().getSimpleName() : m.lines().findFirst().orElse("").strip();
+        return s.length() > 300 ? s.substring(0, 300) + "..." : s;
     }
 
     private static ForwardPass openTornado(Choice choice, Model m, int context, PrintWriter log) {
