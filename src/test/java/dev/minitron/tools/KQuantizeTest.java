@@ -302,4 +302,101 @@ class KQuantizeTest {
             assertTrue(e < Q6_K_BOUND, name + ": " + e);
         }
     }
+
+    // ---- the Q4_K_M mix ------------------------------------------------------------------------------------
+
+    @Test
+    void mixMatchesWhatLlamaCppChoseOnTinyK() throws IOException {
+        for (String file : List.of("tiny-k-q4_k_m.gguf", "tiny-k-q6_k.gguf")) {
+            MiniGguf g = new MiniGguf(TINY_K.resolve("gguf").resolve(file));
+            boolean mix = file.contains("q4_k_m");
+            DType base = mix ? DType.Q4_K : DType.Q6_K;
+            assertEquals((long) ModelFiles.fileType(base), g.get("general.file_type"), file);
+            for (MiniGguf.Info t : g.tensors) {
+                assertEquals(DType.fromGgml(t.type()), ModelFiles.ggufTensorType(base, mix, t.name(), t.ne().length, 2),
+                        file + " " + t.name());
+            }
+        }
+    }
+
+    @Test
+    void moreBitsLayersOf32() {
+        List<Integer> layers = new ArrayList<>();
+        for (int i = 0; i < 32; i++) if (ModelFiles.moreBits(i, 32)) layers.add(i);
+        assertEquals(List.of(0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31), layers);
+        assertEquals(DType.Q6_K, ModelFiles.ggufTensorType(DType.Q4_K, true, "blk.6.ffn_down.weight", 2, 32));
+        assertEquals(DType.Q4_K, ModelFiles.ggufTensorType(DType.Q4_K, true, "blk.7.ffn_down.weight", 2, 32));
+        assertEquals(DType.Q4_K, ModelFiles.ggufTensorType(DType.Q4_K, true, "blk.6.ffn_up.weight", 2, 32));
+        assertEquals(DType.Q4_K, ModelFiles.ggufTensorType(DType.Q4_K, true, "token_embd.weight", 2, 32));
+        assertEquals(DType.F32, ModelFiles.ggufTensorType(DType.Q4_K, true, "blk.6.attn_norm.weight", 1, 32));
+        assertEquals(DType.Q4_K, ModelFiles.ggufTensorType(DType.Q4_K, false, "output.weight", 2, 32));
+    }
+
+    private Path tinyKConfig() throws IOException {
+        Path cfg = dir.resolve("tiny-k-config.json");
+        Files.writeString(cfg, """
+                {"architectures": ["NemotronForCausalLM"], "model_type": "nemotron", "hidden_size": 256,
+                 "intermediate_size": 768, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                 "head_dim": 64, "partial_rotary_factor": 0.5, "vocab_size": 1000, "max_position_embeddings": 512,
+                 "norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "relu2", "bos_token_id": 2, "eos_token_id": 3}
+                """);
+        return cfg;
+    }
+
+    /**
+     * synth q4_k_m on tiny-k's shape: the same type per tensor as llama.cpp's file, file type 15, it loads, and
+     * every matrix is within its bound of the F32 synth of the same seed. convert of that F32 file to q4_k_m gives
+     * the same tensor bytes.
+     */
+    @Test
+    void synthAndConvertWriteQ4_K_M() throws IOException {
+        String cfg = tinyKConfig().toString();
+        Path f32 = dir.resolve("f32.gguf"), q4km = dir.resolve("q4_k_m.gguf"), conv = dir.resolve("conv.gguf");
+        Synth.run(new Synth.Options(cfg, DType.F32, "gguf", 4, f32, false), QUIET);
+        Synth.run(new Synth.Options(cfg, DType.Q4_K, "gguf", 4, q4km, false, true), QUIET);
+        Convert.run(new Convert.Options(f32, "gguf", "q4_k_m", conv, null, false), QUIET);
+
+        MiniGguf ref = new MiniGguf(TINY_K.resolve("gguf/tiny-k-q4_k_m.gguf"));
+        MiniGguf ours = new MiniGguf(q4km), converted = new MiniGguf(conv);
+        assertEquals(15L, ours.get("general.file_type"));
+        assertEquals(15L, converted.get("general.file_type"));
+        assertEquals(ref.tensors.size(), ours.tensors.size());
+        for (MiniGguf.Info t : ref.tensors) {
+            assertEquals(t.type(), ours.tensor(t.name()).type(), t.name());
+            assertEquals(t.type(), converted.tensor(t.name()).type(), t.name());
+        }
+        Model m = ModelLoader.load(q4km), exact = ModelLoader.load(f32);
+        Gguf convG = Gguf.open(conv);
+        for (var e : exact.tensors().entrySet()) {
+            Tensor a = e.getValue(), b = m.tensors().get(e.getKey());
+            float[] x = a.toFloats(), y = b.toFloats();
+            double bound = b.dtype() == DType.Q4_K ? Q4_K_BOUND : b.dtype() == DType.Q6_K ? Q6_K_BOUND : 0;
+            assertTrue(relRmse(x, y) <= bound, e.getKey() + " " + b.dtype() + ": " + relRmse(x, y));
+        }
+        Gguf oursG = Gguf.open(q4km);
+        for (MiniGguf.Info t : ours.tensors) {
+            Tensor a = oursG.tensor(t.name()), b = convG.tensor(t.name());
+            assertEquals(a.data().byteSize(), b.data().byteSize(), t.name());
+            assertEquals(-1L, a.data().mismatch(b.data()), t.name() + ": synth and convert write the same bytes");
+        }
+    }
+
+    @Test
+    void pureTypesAndRefusals() throws IOException {
+        String cfg = tinyKConfig().toString();
+        for (DType t : List.of(DType.Q4_K, DType.Q6_K)) {
+            Path out = dir.resolve(t + ".gguf");
+            Synth.run(new Synth.Options(cfg, t, "gguf", 4, out, false), QUIET);
+            MiniGguf g = new MiniGguf(out);
+            assertEquals((long) (t == DType.Q4_K ? 15 : 18), g.get("general.file_type"));
+            for (MiniGguf.Info i : g.tensors) assertEquals(i.ne().length == 1 ? 0 : t.ggmlId(), i.type(), i.name());
+        }
+        // rows of 64 cannot hold 256-value super-blocks; the mix is Q4_K's only; hf holds no quantized types
+        assertThrows(ModelException.class,
+                () -> Synth.run(new Synth.Options("tiny", DType.Q4_K, "gguf", 1, dir.resolve("a.gguf"), false, true), QUIET));
+        assertThrows(ModelException.class,
+                () -> Synth.run(new Synth.Options(cfg, DType.Q8_0, "gguf", 1, dir.resolve("b.gguf"), false, true), QUIET));
+        assertThrows(ModelException.class,
+                () -> Synth.run(new Synth.Options(cfg, DType.Q6_K, "hf", 1, dir.resolve("c"), false), QUIET));
+    }
 }
