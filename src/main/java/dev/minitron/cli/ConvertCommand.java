@@ -20,7 +20,8 @@ public final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--to", paramLabel = "FMT", required = true, description = "gguf or safetensors")
     String to;
     @Option(names = "--type", paramLabel = "TYPE", required = true,
-            description = "f32, f16, bf16, q8_0 or q4_0 (q8_0/q4_0: gguf only; 1-D tensors stay F32 in GGUF)")
+            description = "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k or q4_k_m (quantized types: gguf only; 1-D tensors stay F32 in GGUF; "
+                    + "q4_k_m is llama.cpp's mix of Q4_K and Q6_K)")
     String type;
     @Option(names = "--out", paramLabel = "PATH", required = true, description = "Output .gguf file, or new folder for safetensors")
     Path out;

@@ -21,7 +21,8 @@ public final class SynthCommand implements Callable<Integer> {
 
     @Option(names = "--shape", paramLabel = "NAME", required = true, description = "minitron-8b, minitron-4b, tiny, or a config.json path")
     String shape;
-    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "bf16", description = "f32, bf16, f16, q8_0 or q4_0 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "bf16", description = "f32, bf16, f16 (hf or gguf); q8_0, q4_0, q4_k, q6_k or q4_k_m "
+            + "(llama.cpp's Q4_K_M mix of Q4_K and Q6_K; gguf only) (default: ${DEFAULT-VALUE})")
     String dtype;
     @Option(names = "--format", paramLabel = "FMT", defaultValue = "gguf", description = "hf or gguf (default: ${DEFAULT-VALUE})")
     String format;
@@ -34,14 +35,16 @@ public final class SynthCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DType t;
+        String name = dtype.toUpperCase(Locale.ROOT);
+        boolean mix = name.equals("Q4_K_M");
         try {
-            t = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
+            t = mix ? DType.Q4_K : DType.valueOf(name);
         } catch (IllegalArgumentException e) {
-            throw new ModelException("--dtype " + dtype + ": expected f32, bf16, f16, q8_0 or q4_0");
+            throw new ModelException("--dtype " + dtype + ": expected f32, bf16, f16, q8_0, q4_0, q4_k, q6_k or q4_k_m");
         }
         if (!format.equals("hf") && !format.equals("gguf")) throw new ModelException("--format " + format + ": expected hf or gguf");
         PrintStream err = System.err;
-        Synth.run(new Synth.Options(shape, t, format, seed, out, !noProgress), err);
+        Synth.run(new Synth.Options(shape, t, format, seed, out, !noProgress, mix), err);
         spec.commandLine().getOut().println(out);
         return 0;
     }

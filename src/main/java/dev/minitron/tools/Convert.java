@@ -53,8 +53,9 @@ import java.util.regex.Pattern;
  *       {@code gamma - 1} going to HF. The latter is exact in float32 for every gamma in [0.5, 2] (Sterbenz),
  *       so a GGUF made from an HF checkpoint gives the checkpoint's bits back; the final rounding to BF16/F16
  *       is exact only when the value is representable there;</li>
- *   <li>dtypes: in GGUF 1-D tensors are always F32 and matrices are {@code --type} (Q8_0/Q4_0 need rows that are
- *       a multiple of 32; a matrix whose rows are not is written F16, with a note); in safetensors every tensor
+ *   <li>dtypes: in GGUF 1-D tensors are always F32 and matrices are {@code --type}, or for {@code q4_k_m} llama.cpp's
+ *       mix of Q4_K and Q6_K ({@link ModelFiles#ggufTensorType}) (Q8_0/Q4_0 need rows that are a multiple of 32,
+ *       Q4_K/Q6_K of 256; a matrix whose rows are not is written F16, with a note); in safetensors every tensor
  *       is {@code --type} (F32, F16 or BF16);</li>
  *   <li>metadata: GGUF {@code nemotron.*} and {@code tokenizer.ggml.*} keys (written by {@link ModelFiles}, as
  *       llama.cpp's converter writes them but with the correct {@code rope.dimension_count}), or HF
@@ -65,7 +66,8 @@ import java.util.regex.Pattern;
  *
  * <p>Values: a tensor whose dtype does not change and needs no +-1 is copied byte for byte; any other one is read
  * as float32 (exact for F32, F16, BF16 and the dequantization of quantized types) and encoded with
- * {@link Quantize} (ggml's reference rounding). Converting from a GGUF whose matrices are quantized to another
+ * {@link Quantize} (ggml's reference rounding for Q8_0/Q4_0; a simpler rule than {@code llama-quantize}'s search
+ * for Q4_K/Q6_K, see {@link Quantize#q4_K}). Converting from a GGUF whose matrices are quantized to another
  * type cannot restore what quantization removed: a warning says so.
  *
  * <p>Memory is bounded: each tensor is converted a block of rows at a time (about {@value #CHUNK_BYTES} bytes),
@@ -82,14 +84,14 @@ public final class Convert {
     /**
      * @param source       model to read (anything {@link ModelLoader#load} accepts)
      * @param to           "gguf" or "safetensors"
-     * @param type         f32, f16, bf16, q8_0 or q4_0 (the last two for gguf only)
+     * @param type         f32, f16, bf16, q8_0, q4_0, q4_k, q6_k or q4_k_m (the quantized ones for gguf only)
      * @param out          output .gguf file, or output folder (must not exist or be empty)
      * @param maxShardSize safetensors shard limit such as "5GB", "200KB", "2GiB" or a byte count; null = 5GB
      * @param progress     draw a progress bar on the error stream
      */
     public record Options(Path source, String to, String type, Path out, String maxShardSize, boolean progress) {}
 
-    /** What was written, and the notes and warnings that were printed. */
+    /** What was written ({@code type} Q4_K for q4_k_m), and the notes and warnings that were printed. */
     public record Result(Path out, DType type, List<String> notes) {}
 
     private enum Target { GGUF, SAFETENSORS }
@@ -103,9 +105,10 @@ public final class Convert {
     static Result run(Options o, PrintStream err, int chunkBytes, Consumer<String> beforeTensor) {
         Target target = target(o.to());
         DType type = type(o.type());
+        boolean mix = o.type().toLowerCase(Locale.ROOT).equals("q4_k_m");
         if (target == Target.SAFETENSORS && type.isQuantized()) {
             throw new ModelException("convert: --type " + o.type() + " is not possible for safetensors (f32, f16 or bf16; "
-                    + "q8_0 and q4_0 need --to gguf)");
+                    + "the quantized types need --to gguf)");
         }
         long maxShard = parseSize(o.maxShardSize() == null ? DEFAULT_MAX_SHARD : o.maxShardSize());
         if (o.source() == null) throw new ModelException("convert: no source model given (-m)");
@@ -126,7 +129,7 @@ public final class Convert {
             err.println(s);
         };
         m.warnings().forEach(w -> note.accept("note: " + w));
-        List<Job> jobs = plan(m, target, type, fromGguf, note);
+        List<Job> jobs = plan(m, target, type, mix, fromGguf, note);
         if (target == Target.SAFETENSORS) jobs.sort(Comparator.comparing(Job::hf)); // the order HF's safetensors writes
         long total = jobs.stream().mapToLong(Job::bytes).sum();
         Progress bar = new Progress(err, "converting to " + out.getFileName(), total, o.progress());
@@ -156,7 +159,9 @@ public final class Convert {
             case "bf16" -> DType.BF16;
             case "q8_0" -> DType.Q8_0;
             case "q4_0" -> DType.Q4_0;
-            default -> throw new ModelException("convert: --type " + type + ": expected f32, f16, bf16, q8_0 or q4_0");
+            case "q4_k", "q4_k_m" -> DType.Q4_K;
+            case "q6_k" -> DType.Q6_K;
+            default -> throw new ModelException("convert: --type " + type + ": expected f32, f16, bf16, q8_0, q4_0, q4_k, q6_k or q4_k_m");
         };
     }
 
@@ -193,7 +198,7 @@ public final class Convert {
     }
 
     /** Every NemotronForCausalLM tensor of {@code m}, in HF state-dict order, with its output dtype. */
-    private static List<Job> plan(Model m, Target target, DType type, boolean fromGguf, Consumer<String> note) {
+    private static List<Job> plan(Model m, Target target, DType type, boolean mix, boolean fromGguf, Consumer<String> note) {
         Map<String, String> names = new LinkedHashMap<>(); // hf -> gguf
         names.put("model.embed_tokens.weight", "token_embd.weight");
         for (int i = 0; i < m.config().numLayers(); i++) {
@@ -213,17 +218,20 @@ public final class Convert {
         }
         List<Job> jobs = new ArrayList<>();
         Set<DType> fallback = new TreeSet<>();
+        Set<Integer> blockSizes = new TreeSet<>();
         Set<String> fallbackNames = new LinkedHashSet<>();
         Set<DType> requantized = new TreeSet<>();
         for (var e : names.entrySet()) {
             Tensor t = tensors.get(e.getKey());
             if (t == null) continue;
             if (!e.getKey().equals(Weights.hfName(e.getValue()))) throw new IllegalStateException("name table: " + e);
-            boolean vector = t.shape().length == 1;
-            DType dt = target == Target.GGUF && vector ? DType.F32 : type;
-            if (dt.isQuantized() && t.cols() % Quantize.QK != 0) {
+            DType dt = target == Target.GGUF
+                    ? ModelFiles.ggufTensorType(type, mix, e.getValue(), t.shape().length, m.config().numLayers())
+                    : type;
+            if (dt.isQuantized() && t.cols() % dt.blockSize() != 0) {
                 fallbackNames.add(e.getValue() + " " + t.shapeString());
                 fallback.add(dt);
+                blockSizes.add(dt.blockSize());
                 dt = DType.F16;
             }
             boolean normWeight = e.getKey().endsWith("layernorm.weight") || e.getKey().equals("model.norm.weight");
@@ -232,7 +240,8 @@ public final class Convert {
             jobs.add(new Job(e.getKey(), e.getValue(), t, dt, add));
         }
         if (!fallbackNames.isEmpty()) {
-            note.accept("note: " + fallbackNames.size() + " matrices have rows that are not a multiple of 32, which " + join(fallback)
+            note.accept("note: " + fallbackNames.size() + " matrices have rows that are not a multiple of "
+                    + String.join("/", blockSizes.stream().map(String::valueOf).toList()) + ", which " + join(fallback)
                     + " needs; they are written as F16: " + String.join(", ", fallbackNames));
         }
         if (!requantized.isEmpty()) {
@@ -280,7 +289,7 @@ public final class Convert {
                 int n = Math.min(perChunk, rows - r0);
                 for (int r = 0; r < n; r++) t.readRow(r0 + r, values, r * cols);
                 if (job.add() != 0f) for (int i = 0; i < n * cols; i++) values[i] += job.add();
-                // rows are whole blocks (cols % 32 == 0 for the block types), so the block of rows encodes at once
+                // rows are whole blocks (cols % block size == 0 for the block types), so the block of rows encodes at once
                 int bytes = Quantize.encode(job.dtype(), values, 0, n * cols, buf, 0);
                 writeFully(out, buf.clear().limit(bytes));
                 bar.advance(bytes);

@@ -10,6 +10,8 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The non-tensor parts of the model files that {@link Synth} and {@link Convert} write, in one place so both
@@ -46,16 +48,59 @@ final class ModelFiles {
 
     // ---- GGUF ----------------------------------------------------------------------------------------------
 
-    /** llama.cpp's {@code llama_ftype} of a file whose 2-D tensors are {@code t}. */
+    /**
+     * llama.cpp's {@code llama_ftype} of a file whose 2-D tensors are (mostly) {@code t}. Q4_K gives
+     * {@code MOSTLY_Q4_K_M} (15) both for the Q4_K_M mix and for an all-Q4_K file, as {@code llama-quantize --pure}
+     * writes it; Q6_K gives {@code MOSTLY_Q6_K} (18).
+     */
     static int fileType(DType t) {
         return switch (t) {
             case F32 -> 0;
             case F16 -> 1;
             case Q4_0 -> 2;
             case Q8_0 -> 7;
+            case Q4_K -> 15;
+            case Q6_K -> 18;
             case BF16 -> 32;
             default -> throw new IllegalArgumentException("no llama ftype for " + t);
         };
+    }
+
+    /** The matrix types a GGUF file can be asked for ({@code --dtype} / {@code --type}); the mix is Q4_K only. */
+    static final List<DType> GGUF_MATRIX_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K);
+
+    private static final Pattern LAYER_TENSOR = Pattern.compile("blk\\.(\\d+)\\.(.+)");
+
+    /**
+     * The GGUF type of the tensor named {@code name} (with {@code dims} dimensions) in a file of type {@code base}:
+     * 1-D tensors F32, matrices {@code base}; with {@code mix} (only for Q4_K: llama.cpp's Q4_K_M) these matrices
+     * are Q6_K instead, as {@code llama-quantize} chooses them for a dense model like Nemotron:
+     * <ul>
+     *   <li>{@code output.weight};</li>
+     *   <li>{@code attn_v.weight} and {@code ffn_down.weight} of the layers that get "more bits": layer {@code i} of
+     *       {@code n} when {@code i < n/8}, {@code i >= 7n/8}, or {@code (i - n/8) % 3 == 2} (integer division),
+     *       i.e. the first and last eighth and every third layer in between. For 2 layers that is layer 1 only,
+     *       which is what llama.cpp did on the tiny-k fixture; for 32 layers, layers 0-3, 6, 9, ..., 27 and 28-31.</li>
+     * </ul>
+     * {@code token_embd.weight} stays Q4_K. Not modelled: llama.cpp's fallback types for rows that are not a
+     * multiple of 256 (callers check the row length) and its rules for other architectures (MoE, GQA &ge; 8 ...).
+     */
+    static DType ggufTensorType(DType base, boolean mix, String name, int dims, int layers) {
+        if (dims == 1) return DType.F32;
+        if (!mix) return base;
+        if (base != DType.Q4_K) throw new IllegalArgumentException("the _M mix is defined for Q4_K, not " + base);
+        if (name.equals("output.weight")) return DType.Q6_K;
+        Matcher mt = LAYER_TENSOR.matcher(name);
+        if (mt.matches() && (mt.group(2).equals("attn_v.weight") || mt.group(2).equals("ffn_down.weight"))
+                && moreBits(Integer.parseInt(mt.group(1)), layers)) {
+            return DType.Q6_K;
+        }
+        return base;
+    }
+
+    /** llama.cpp's choice of layers whose attn_v / ffn_down get more bits in the _M mixes (see {@link #ggufTensorType}). */
+    static boolean moreBits(int layer, int layers) {
+        return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
     }
 
     /**

@@ -45,8 +45,10 @@ import java.util.function.Consumer;
  *       LayerNorm1P weights stored as gamma-1, every tensor in the chosen dtype (F32, F16, BF16).</li>
  *   <li>{@code gguf}: one GGUF v3 file as llama.cpp's converter writes it (architecture {@code nemotron}, the same
  *       metadata keys and types, norm weights with the +1 added, 1-D tensors F32, {@code rope.dimension_count}
- *       = the real rotary dims), 2-D tensors in F32, F16, BF16, Q8_0 or Q4_0 (all of them, like
- *       {@code llama-quantize --pure}).</li>
+ *       = the real rotary dims), 2-D tensors in F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K (all of them, like
+ *       {@code llama-quantize --pure}), or in llama.cpp's Q4_K_M mix of Q4_K and Q6_K
+ *       ({@link ModelFiles#ggufTensorType}). The k-quants are written by {@link Quantize#q4_K} / {@link Quantize#q6_K},
+ *       valid blocks but not {@code llama-quantize}'s error-minimizing choice.</li>
  * </ul>
  *
  * <p>Weights: element (row, col) of a tensor depends only on (seed, HF tensor name, row, col), so the output
@@ -66,13 +68,20 @@ public final class Synth {
 
     /**
      * @param shape    "minitron-8b", "minitron-4b", "tiny", or a path to a config.json
-     * @param dtype    F32, F16, BF16 (hf or gguf), Q8_0 or Q4_0 (gguf)
+     * @param dtype    F32, F16, BF16 (hf or gguf), Q8_0, Q4_0, Q4_K or Q6_K (gguf)
      * @param format   "hf" (a folder) or "gguf" (a file)
      * @param seed     weights seed
      * @param out      output folder (hf) or file (gguf); must not exist (hf) / is replaced (gguf)
      * @param progress draw a progress bar on the error stream
+     * @param mix      with Q4_K: llama.cpp's Q4_K_M mix (some matrices Q6_K, see {@link ModelFiles#ggufTensorType})
+     *                 instead of Q4_K everywhere
      */
-    public record Options(String shape, DType dtype, String format, long seed, Path out, boolean progress) {}
+    public record Options(String shape, DType dtype, String format, long seed, Path out, boolean progress, boolean mix) {
+        /** Every matrix in {@code dtype} (no mix). */
+        public Options(String shape, DType dtype, String format, long seed, Path out, boolean progress) {
+            this(shape, dtype, format, seed, out, progress, false);
+        }
+    }
 
     /** Hugging Face's default shard limit ({@code max_shard_size="5GB"}). */
     public static final long HF_MAX_SHARD_BYTES = 5_000_000_000L;
@@ -91,19 +100,24 @@ public final class Synth {
         if (!format.equals("hf") && !format.equals("gguf")) {
             throw new ModelException("synth: format '" + o.format() + "' is not supported (expected hf or gguf)");
         }
-        if (dtype == null || !List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0).contains(dtype)) {
-            throw new ModelException("synth: dtype " + dtype + " is not supported (expected F32, F16, BF16, Q8_0 or Q4_0)");
+        if (dtype == null || !ModelFiles.GGUF_MATRIX_TYPES.contains(dtype)) {
+            throw new ModelException("synth: dtype " + dtype + " is not supported (expected F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K)");
         }
+        if (o.mix() && dtype != DType.Q4_K) {
+            throw new ModelException("synth: the Q4_K_M mix needs dtype Q4_K, not " + dtype);
+        }
+        String typeName = dtype + (o.mix() ? "_M" : "");
         if (format.equals("hf") && dtype.isQuantized()) {
-            throw new ModelException("synth: --format hf holds F32, F16 or BF16 weights, not " + dtype + " (use --format gguf)");
+            throw new ModelException("synth: --format hf holds F32, F16 or BF16 weights, not " + typeName + " (use --format gguf)");
         }
         Config c = shape(o.shape());
         List<Spec> specs = tensors(c);
         if (dtype.isQuantized()) {
             for (Spec s : specs) {
-                if (s.shape.length == 2 && s.cols() % Quantize.QK != 0) {
-                    throw new ModelException("synth: " + s.hf + " has rows of " + s.cols() + " values, not a multiple of 32 as "
-                            + dtype + " needs");
+                DType t = ModelFiles.ggufTensorType(dtype, o.mix(), s.gguf, s.shape.length, c.numLayers());
+                if (s.cols() % t.blockSize() != 0) {
+                    throw new ModelException("synth: " + s.hf + " has rows of " + s.cols() + " values, not a multiple of "
+                            + t.blockSize() + " as " + t + (t == dtype ? "" : " (in " + typeName + ")") + " needs");
                 }
             }
         }
@@ -148,13 +162,15 @@ public final class Synth {
     /** Minimal command line: {@code Synth <shape> <dtype> <hf|gguf> <seed> <out> [--progress]}. */
     public static void main(String[] args) {
         if (args.length < 5) {
-            System.err.println("usage: Synth <minitron-8b|minitron-4b|tiny|config.json> <F32|F16|BF16|Q8_0|Q4_0> <hf|gguf> <seed> <out> [--progress]");
+            System.err.println("usage: Synth <minitron-8b|minitron-4b|tiny|config.json> <F32|F16|BF16|Q8_0|Q4_0|Q4_K|Q6_K|Q4_K_M> <hf|gguf> <seed> <out> [--progress]");
             System.exit(2);
         }
         try {
             DType t;
+            String name = args[1].toUpperCase(Locale.ROOT);
+            boolean mix = name.equals("Q4_K_M");
             try {
-                t = DType.valueOf(args[1].toUpperCase(Locale.ROOT));
+                t = mix ? DType.Q4_K : DType.valueOf(name);
             } catch (IllegalArgumentException e) {
                 throw new ModelException("synth: unknown dtype '" + args[1] + "'");
             }
@@ -164,7 +180,7 @@ public final class Synth {
             } catch (NumberFormatException e) {
                 throw new ModelException("synth: seed '" + args[3] + "' is not an integer");
             }
-            run(new Options(args[0], t, args[2], seed, Path.of(args[4]), args.length > 5 && args[5].equals("--progress")), System.err);
+            run(new Options(args[0], t, args[2], seed, Path.of(args[4]), args.length > 5 && args[5].equals("--progress"), mix), System.err);
         } catch (ModelException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(1);
@@ -262,7 +278,7 @@ public final class Synth {
         ModelFiles.putTokenizer(w, vocab.gguf());
         Map<String, Job> jobs = new LinkedHashMap<>();
         for (Spec s : specs) {
-            DType t = s.shape.length == 1 ? DType.F32 : dtype;
+            DType t = ModelFiles.ggufTensorType(dtype, o.mix(), s.gguf, s.shape.length, c.numLayers());
             jobs.put(s.gguf, new Job(s, t, s.kind == Kind.NORM_W));
             w.addTensor(s.gguf, t, s.shape);
         }

@@ -453,7 +453,7 @@ class SynthTest {
         assertTrue(e.getMessage().contains("Q8_0") && e.getMessage().contains("gguf"), e.getMessage());
         assertThrows(ModelException.class, () -> Synth.run(new Synth.Options("minitron-2b", DType.F32, "hf", 1, out, false), QUIET));
         assertThrows(ModelException.class, () -> Synth.run(new Synth.Options("tiny", DType.F32, "onnx", 1, out, false), QUIET));
-        assertThrows(ModelException.class, () -> Synth.run(new Synth.Options("tiny", DType.Q6_K, "gguf", 1, out, false), QUIET));
+        assertThrows(ModelException.class, () -> Synth.run(new Synth.Options("tiny", DType.Q2_K, "gguf", 1, out, false), QUIET));
         Files.createDirectory(out);
         Files.writeString(out.resolve("keep.txt"), "mine");
         assertThrows(ModelException.class, () -> Synth.run(new Synth.Options(smallConfig().toString(), DType.F32, "hf", 1, out, false), QUIET));
