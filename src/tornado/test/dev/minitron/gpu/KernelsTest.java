@@ -1,12 +1,8 @@
 package dev.minitron.gpu;
 
 import dev.minitron.cpu.MatMul;
-import dev.minitron.gpu.kernels.Argmax;
-import dev.minitron.gpu.kernels.Attention;
 import dev.minitron.gpu.kernels.Batch;
 import dev.minitron.gpu.kernels.Bits16;
-import dev.minitron.gpu.kernels.Ffn;
-import dev.minitron.gpu.kernels.Norm;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Tensor;
 import org.junit.jupiter.api.Test;
@@ -134,6 +130,38 @@ class KernelsTest {
             case F16 -> dev.minitron.gpu.kernels.MatVec.matVecF16((ShortArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
             case Q8_0 -> dev.minitron.gpu.kernels.MatVec.matVecQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
             default -> throw new IllegalStateException();
+        }
+    }
+
+    /** Embedding rows for 3 token ids: exact (bit for bit) against the CPU path's row decode. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
+    void embeddingCopiesRowsExactly(DType type) {
+        int vocab = 40, hidden = 96;
+        int[] ids = {5, 0, 39};
+        Tensor table = TestData.matrix(type, vocab, hidden, 21 + type.ordinal());
+        DeviceMatrix dm = DeviceMatrix.of(table);
+        DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
+        IntArray batch = TestData.batch(MAX_TOKENS, 7, ids.length, 1, ids);
+        FloatArray x = new FloatArray(MAX_TOKENS * hidden);
+        x.init(0f);
+        OnDevice.run(in(dm.data, s.bf16(), s.f16(), batch, x), g -> dm.embed(g, "embed", s, batch, x), x);
+        FloatArray xJava = new FloatArray(MAX_TOKENS * hidden);
+        xJava.init(0f);
+        switch (type) {
+            case F32 -> dev.minitron.gpu.kernels.Embedding.embedF32((FloatArray) dm.data, batch, xJava, hidden);
+            case BF16 -> dev.minitron.gpu.kernels.Embedding.embedBF16((ShortArray) dm.data, s.bf16(), batch, xJava, hidden);
+            case F16 -> dev.minitron.gpu.kernels.Embedding.embedF16((ShortArray) dm.data, s.f16(), batch, xJava, hidden);
+            case Q8_0 -> dev.minitron.gpu.kernels.Embedding.embedQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), batch, xJava, hidden);
+            default -> throw new IllegalStateException();
+        }
+        float[] row = new float[hidden];
+        for (int t = 0; t < ids.length; t++) {
+            table.readRow(ids[t], row, 0);
+            for (int i = 0; i < hidden; i++) {
+                assertEquals(Float.floatToRawIntBits(row[i]), Float.floatToRawIntBits(x.get(t * hidden + i)), type + " device token " + t + " dim " + i);
+                assertEquals(Float.floatToRawIntBits(row[i]), Float.floatToRawIntBits(xJava.get(t * hidden + i)), type + " java token " + t + " dim " + i);
+            }
         }
     }
 }
