@@ -106,13 +106,21 @@ public final class TornadoForward implements ForwardPass {
             QuietStdout.run(() -> f.forward(new int[]{Math.max(0, Math.min(c.bosId(), c.vocabSize() - 1))}, 0, false));
         } catch (RuntimeException e) {
             f.close();
-            throw e;
+            // with bailouts disabled, a kernel TornadoVM cannot compile fails here instead of silently running in Java
+            throw new ModelException("--backend tornado: the kernels failed on " + f.deviceName + ": " + describe(e), e);
         }
         long t2 = System.nanoTime();
         log.printf(Locale.ROOT, "tornado: %s; %d task graphs, %d tasks; copy weights %.0f ms, JIT compile + upload + warm-up %.0f ms (not counted as inference)%n",
                 f.deviceName, g.graphs.size(), g.grid.keySet().size() + 1, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
         log.flush();
         return f;
+    }
+
+    /** The start of TornadoVM's message (its first two lines name the failing task), without terminal colours. */
+    private static String describe(Throwable e) {
+        String m = String.valueOf(e.getMessage()).replaceAll("\u001B\\[[0-9;]*m", "");
+        String start = String.join(" ", m.lines().map(String::strip).filter(l -> !l.isEmpty() && !l.equals("null")).limit(2).toList());
+        return start.isEmpty() ? e.getClass().getSimpleName() : start;
     }
 
     /** See {@code dev.minitron.gpu.Devices#bandwidthGBps}. */
