@@ -37,6 +37,8 @@ final class Graphs {
 
     final List<ImmutableTaskGraph> graphs = new ArrayList<>();
     final GridScheduler grid = new GridScheduler();
+    /** Task names in execution order, layers folded into {@code layer_*} (the profiler table's row order). */
+    final List<String> taskOrder = new ArrayList<>();
     private final Config c;
     private final Buffers b;
     private final boolean cpu;
@@ -82,23 +84,23 @@ final class Graphs {
 
         int H = c.hiddenSize(), T = b.maxTokens;
         // attention block
-        task(g, name, "attn_norm", T).task("attn_norm", Norm::layerNorm1p, b.x, b.h, w.attnGamma(), w.attnBeta(), b.batch, H, c.normEps(), T, 0);
+        withGrid(g, name, "attn_norm", T).task("attn_norm", Norm::layerNorm1p, b.x, b.h, w.attnGamma(), w.attnBeta(), b.batch, H, c.normEps(), T, 0);
         projection(g, name, "q_proj", w.q(), s, b.h, b.q, w.qBias(), false);
         projection(g, name, "k_proj", w.k(), s, b.h, b.k, w.kBias(), false);
         projection(g, name, "v_proj", w.v(), s, b.h, b.v, w.vBias(), false);
         if (c.rotaryDim() > 0) {
-            task(g, name, "rope", (c.numHeads() + c.numKvHeads()) * (c.rotaryDim() / 2)).task("rope", Attention::rope,
+            withGrid(g, name, "rope", (c.numHeads() + c.numKvHeads()) * (c.rotaryDim() / 2)).task("rope", Attention::rope,
                     b.q, b.k, b.cos, b.sin, b.batch, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
         }
-        task(g, name, "kv_cache", c.kvDim()).task("kv_cache", Attention::writeKvCache, b.k, b.v, b.keyCache[l], b.valueCache[l], b.batch, c.kvDim());
-        task(g, name, "attention", T * c.numHeads()).task("attention", Attention::attention, b.q, b.keyCache[l], b.valueCache[l],
+        withGrid(g, name, "kv_cache", c.kvDim()).task("kv_cache", Attention::writeKvCache, b.k, b.v, b.keyCache[l], b.valueCache[l], b.batch, c.kvDim());
+        withGrid(g, name, "attention", T * c.numHeads()).task("attention", Attention::attention, b.q, b.keyCache[l], b.valueCache[l],
                 b.scores, b.att, b.batch, c.numHeads(), c.groupSize(), c.headDim(), c.kvDim(), context, T,
                 (float) (1.0 / Math.sqrt(c.headDim())));
         projection(g, name, "attn_output", w.o(), s, b.att, b.x, w.oBias(), true);
         // MLP block
-        task(g, name, "ffn_norm", T).task("ffn_norm", Norm::layerNorm1p, b.x, b.h, w.ffnGamma(), w.ffnBeta(), b.batch, H, c.normEps(), T, 0);
+        withGrid(g, name, "ffn_norm", T).task("ffn_norm", Norm::layerNorm1p, b.x, b.h, w.ffnGamma(), w.ffnBeta(), b.batch, H, c.normEps(), T, 0);
         projection(g, name, "ffn_up", w.up(), s, b.h, b.up, w.upBias(), false);
-        task(g, name, "ffn_relu2", c.intermediateSize()).task("ffn_relu2", Ffn::squaredRelu, b.up, b.batch, c.intermediateSize());
+        withGrid(g, name, "ffn_relu2", c.intermediateSize()).task("ffn_relu2", Ffn::squaredRelu, b.up, b.batch, c.intermediateSize());
         projection(g, name, "ffn_down", w.down(), s, b.up, b.x, w.downBias(), true);
         return g.persistOnDevice(concat(new Object[]{b.x, b.batch}, scratch));
     }
@@ -111,34 +113,37 @@ final class Graphs {
                 .consumeFromDevice(layer(c.numLayers() - 1), b.x, b.batch)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.outGamma(), w.outBeta())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, upload(w.lmHead(), s));
-        task(g, OUTPUT, "norm", T).task("norm", Norm::layerNorm1p, b.x, b.normed, w.outGamma(), w.outBeta(), b.batch,
+        withGrid(g, OUTPUT, "norm", T).task("norm", Norm::layerNorm1p, b.x, b.normed, w.outGamma(), w.outBeta(), b.batch,
                 c.hiddenSize(), c.normEps(), T, 1);
-        task(g, OUTPUT, "lm_head", c.vocabSize());
+        withGrid(g, OUTPUT, "lm_head", c.vocabSize());
         w.lmHead().matVec(g, "lm_head", s, b.normed, b.logits, b.batch, Batch.OUT_COUNT, false);
-        task(g, OUTPUT, "argmax_partial", Buffers.ARGMAX_CHUNKS).task("argmax_partial", Argmax::argmaxPartial, b.logits, b.batch,
+        withGrid(g, OUTPUT, "argmax_partial", Buffers.ARGMAX_CHUNKS).task("argmax_partial", Argmax::argmaxPartial, b.logits, b.batch,
                 b.bestValue, b.bestIndex, c.vocabSize(), Buffers.ARGMAX_CHUNKS);
         g.task("argmax", Argmax::argmaxFinal, b.bestValue, b.bestIndex, b.argmax, Buffers.ARGMAX_CHUNKS); // one work-item: no grid
+        taskOrder.add(OUTPUT + ".argmax");
         return g.transferToHost(DataTransferMode.UNDER_DEMAND, b.logits, b.argmax);
     }
 
     /** y (+)= W x, then + bias if the checkpoint has one (with the residual form the bias goes straight into x). */
     private void projection(TaskGraph g, String graph, String id, DeviceMatrix w, DeviceMatrix.Scales s, FloatArray x, FloatArray y,
                             FloatArray bias, boolean accumulate) {
-        task(g, graph, id, w.rows);
+        withGrid(g, graph, id, w.rows);
         w.matVec(g, id, s, x, y, b.batch, Batch.COUNT, accumulate);
         if (bias != null) {
-            task(g, graph, id + "_bias", w.rows).task(id + "_bias", Ffn::addBias, y, bias, b.batch, w.rows);
+            withGrid(g, graph, id + "_bias", w.rows).task(id + "_bias", Ffn::addBias, y, bias, b.batch, w.rows);
         }
     }
 
     /** Registers the worker grid of task {@code id} (one work-item per item) and returns the graph. */
-    private TaskGraph task(TaskGraph g, String graph, String id, int items) {
+    private TaskGraph withGrid(TaskGraph g, String graph, String id, int items) {
         grid(graph, id, items);
         return g;
     }
 
     private void grid(String graph, String id, int items) {
         grid.addWorkerGrid(graph + "." + id, Grids.worker(items, cpu));
+        String row = graph.startsWith("layer_") ? "layer_*." + id : graph + "." + id;
+        if (!taskOrder.contains(row)) taskOrder.add(row);
     }
 
     /** The buffers that layer_0 creates and every later layer consumes. */

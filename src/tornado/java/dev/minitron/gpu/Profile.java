@@ -26,6 +26,12 @@ import java.util.regex.Pattern;
 final class Profile {
     /** Any result of the plan: its profiler reads the logs of the plan's currently selected graphs. */
     TornadoExecutionResult anyResult;
+    private final List<String> taskOrder;
+
+    /** @param taskOrder row order of the table (task names with layers folded into {@code layer_*}) */
+    Profile(List<String> taskOrder) {
+        this.taskOrder = taskOrder;
+    }
 
     private static final Pattern OPEN = Pattern.compile("^\\s*\"([^\"]+)\": \\{\\s*$");
     private static final Pattern VALUE = Pattern.compile("^\\s*\"([^\"]+)\": \"([^\"]*)\",?\\s*$");
@@ -48,6 +54,7 @@ final class Profile {
         plan.withAllGraphs();
         List<Record> records = parseLog(anyResult.getProfilerResult().getProfileLog());
         Map<String, Row> rows = new LinkedHashMap<>();
+        for (String task : taskOrder) rows.put(task, new Row());
         Map<String, Integer> seen = new HashMap<>();
         long graphNs = 0, kernelNs = 0, copyInNs = 0, copyInBytes = 0, copyOutNs = 0, copyOutBytes = 0, copyOuts = 0, executions = 0;
         for (Record r : records) {

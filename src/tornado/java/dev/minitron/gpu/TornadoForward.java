@@ -99,7 +99,7 @@ public final class TornadoForward implements ForwardPass {
         TornadoExecutionPlan plan = new TornadoExecutionPlan(g.graphs.toArray(new ImmutableTaskGraph[0]));
         plan.withDevice(dev).withGridScheduler(g.grid);
         if (profile) plan.withProfiler(ProfilerMode.SILENT);
-        TornadoForward f = new TornadoForward(c, context, b, plan, g.graphs.size(), profile ? new Profile() : null,
+        TornadoForward f = new TornadoForward(c, context, b, plan, g.graphs.size(), profile ? new Profile(g.taskOrder) : null,
                 Devices.describe(dev), log);
         long t1 = System.nanoTime();
         try { // the first execution compiles every kernel and uploads the weights

@@ -116,7 +116,7 @@ class KernelsTest {
                     scale += Math.abs((double) row[c] * xs[t * cols + c]);
                 }
                 float base = accumulate ? y0.get(t * rows + r) : 0f;
-                double tol = 1e-5 * scale + Math.ulp(base);
+                double tol = 1e-5 * scale + Math.ulp(Math.abs(base) + (float) scale); // + rounding of the add into y
                 int i = t * rows + r;
                 String at = type + " row " + r + " token " + t;
                 assertTrue(Math.abs(y.get(i) - base - ref) <= tol, at + ": device " + (y.get(i) - base) + " vs float64 " + ref);
