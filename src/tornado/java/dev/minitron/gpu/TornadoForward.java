@@ -82,7 +82,9 @@ public final class TornadoForward implements ForwardPass {
     /**
      * Uploads the model to TornadoVM device {@code device} ({@code "B:D"}, or the default device when null),
      * compiles the kernels and runs one warm-up token. Throws {@link ModelException} when a weight dtype has no
-     * kernel or when the model does not fit the device memory.
+     * kernel, when the model does not fit the device memory, or when a kernel does not compile. The weights are
+     * first copied from the mapped file into off-heap TornadoVM arrays (bytes unchanged), which stay referenced by
+     * the graphs: on the host they take their size once more, besides the page cache of the file.
      */
     public static ForwardPass open(Model m, int context, String device, boolean profile, PrintWriter log) {
         Config c = m.config();
