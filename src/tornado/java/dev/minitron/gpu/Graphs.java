@@ -1,0 +1,180 @@
+package dev.minitron.gpu;
+
+import dev.minitron.gpu.kernels.Argmax;
+import dev.minitron.gpu.kernels.Attention;
+import dev.minitron.gpu.kernels.Batch;
+import dev.minitron.gpu.kernels.Ffn;
+import dev.minitron.gpu.kernels.Norm;
+import dev.minitron.model.Config;
+import uk.ac.manchester.tornado.api.GridScheduler;
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Builds the task graphs of one model, in execution order: {@code embedding}, {@code layer_0 .. layer_{L-1}},
+ * {@code output} (the data flow is drawn on {@link TornadoForward}), and the worker grid of every task.
+ *
+ * <p>Device residency: TornadoVM hands a buffer from one graph to the next when the first
+ * {@code persistOnDevice}s it and the next {@code consumeFromDevice}s it by the first's name; it looks the buffer
+ * up in the graph that ran last, so the shared buffers travel down the chain, every graph passing them on. The
+ * residual stream and the batch descriptor start in {@code embedding}; the layer scratch and rotary tables start
+ * in {@code layer_0} (its first run allocates and uploads them). Each layer's weights, 16-bit scale tables and KV
+ * cache belong to that layer's graph alone (uploaded on its first execution, then kept).
+ */
+final class Graphs {
+    static final String EMBEDDING = "embedding", OUTPUT = "output";
+
+    static String layer(int l) {
+        return "layer_" + l;
+    }
+
+    final List<ImmutableTaskGraph> graphs = new ArrayList<>();
+    final GridScheduler grid = new GridScheduler();
+    /** Task names in execution order, layers folded into {@code layer_*} (the profiler table's row order). */
+    final List<String> taskOrder = new ArrayList<>();
+    private final Config c;
+    private final Buffers b;
+    private final boolean cpu;
+    private final int context;
+
+    Graphs(Config c, DeviceWeights w, Buffers b, int context, boolean cpu) {
+        this.c = c;
+        this.b = b;
+        this.cpu = cpu;
+        this.context = context;
+        graphs.add(embedding(w).snapshot());
+        for (int l = 0; l < c.numLayers(); l++) graphs.add(layer(l, w.layers()[l]).snapshot());
+        graphs.add(output(w).snapshot());
+    }
+
+    /** embedding: token ids in, x = embed[ids]. The batch descriptor is the only per-call upload. */
+    private TaskGraph embedding(DeviceWeights w) {
+        DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
+        TaskGraph g = new TaskGraph(EMBEDDING) // own buffers first: see TornadoForward#close
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, upload(w.embed(), s))
+                .transferToDevice(DataTransferMode.EVERY_EXECUTION, b.batch);
+        w.embed().embed(g, "embed", s, b.batch, b.x);
+        grid(EMBEDDING, "embed", c.hiddenSize());
+        return g.persistOnDevice(b.x, b.batch);
+    }
+
+    /** layer_l: x += o_proj(attention(rope(q, k), v)); x += down(relu(up(norm(x)))^2). */
+    private TaskGraph layer(int l, DeviceWeights.Layer w) {
+        String name = layer(l);
+        Object[] scratch = layerScratch();
+        TaskGraph g = new TaskGraph(name);
+        DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, present(w.attnGamma(), w.attnBeta(), w.ffnGamma(), w.ffnBeta(),
+                w.qBias(), w.kBias(), w.vBias(), w.oBias(), w.upBias(), w.downBias(), b.keyCache[l], b.valueCache[l]));
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, upload(new DeviceMatrix[]{w.q(), w.k(), w.v(), w.o(), w.up(), w.down()}, s));
+        if (l == 0) {
+            g.consumeFromDevice(EMBEDDING, b.x, b.batch);
+            // after this graph's own uploads: shared buffers come last (see TornadoForward#close)
+            if (c.rotaryDim() > 0) g.transferToDevice(DataTransferMode.FIRST_EXECUTION, b.cos, b.sin);
+        } else {
+            g.consumeFromDevice(layer(l - 1), concat(new Object[]{b.x, b.batch}, scratch));
+        }
+
+        int H = c.hiddenSize(), T = b.maxTokens;
+        // attention block
+        withGrid(g, name, "attn_norm", T).task("attn_norm", Norm::layerNorm1p, b.x, b.h, w.attnGamma(), w.attnBeta(), b.batch, H, c.normEps(), T, 0);
+        projection(g, name, "q_proj", w.q(), s, b.h, b.q, w.qBias(), false);
+        projection(g, name, "k_proj", w.k(), s, b.h, b.k, w.kBias(), false);
+        projection(g, name, "v_proj", w.v(), s, b.h, b.v, w.vBias(), false);
+        if (c.rotaryDim() > 0) {
+            withGrid(g, name, "rope", (c.numHeads() + c.numKvHeads()) * (c.rotaryDim() / 2)).task("rope", Attention::rope,
+                    b.q, b.k, b.cos, b.sin, b.batch, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
+        }
+        withGrid(g, name, "kv_cache", c.kvDim()).task("kv_cache", Attention::writeKvCache, b.k, b.v, b.keyCache[l], b.valueCache[l], b.batch, c.kvDim());
+        withGrid(g, name, "attention", T * c.numHeads()).task("attention", Attention::attention, b.q, b.keyCache[l], b.valueCache[l],
+                b.scores, b.att, b.batch, c.numHeads(), c.groupSize(), c.headDim(), c.kvDim(), context, T,
+                (float) (1.0 / Math.sqrt(c.headDim())));
+        projection(g, name, "attn_output", w.o(), s, b.att, b.x, w.oBias(), true);
+        // MLP block
+        withGrid(g, name, "ffn_norm", T).task("ffn_norm", Norm::layerNorm1p, b.x, b.h, w.ffnGamma(), w.ffnBeta(), b.batch, H, c.normEps(), T, 0);
+        projection(g, name, "ffn_up", w.up(), s, b.h, b.up, w.upBias(), false);
+        withGrid(g, name, "ffn_relu2", c.intermediateSize()).task("ffn_relu2", Ffn::squaredRelu, b.up, b.batch, c.intermediateSize());
+        projection(g, name, "ffn_down", w.down(), s, b.up, b.x, w.downBias(), true);
+        return g.persistOnDevice(concat(new Object[]{b.x, b.batch}, scratch));
+    }
+
+    /** output: logits = lm_head(LN1p(x)) for the last OUT_COUNT rows, and the argmax of the last row. */
+    private TaskGraph output(DeviceWeights w) {
+        DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
+        int T = b.maxTokens;
+        TaskGraph g = new TaskGraph(OUTPUT)
+                .consumeFromDevice(layer(c.numLayers() - 1), b.x, b.batch)
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.outGamma(), w.outBeta())
+                .transferToDevice(DataTransferMode.FIRST_EXECUTION, upload(w.lmHead(), s));
+        withGrid(g, OUTPUT, "norm", T).task("norm", Norm::layerNorm1p, b.x, b.normed, w.outGamma(), w.outBeta(), b.batch,
+                c.hiddenSize(), c.normEps(), T, 1);
+        withGrid(g, OUTPUT, "lm_head", c.vocabSize());
+        w.lmHead().matVec(g, "lm_head", s, b.normed, b.logits, b.batch, Batch.OUT_COUNT, false);
+        withGrid(g, OUTPUT, "argmax_partial", Buffers.ARGMAX_CHUNKS).task("argmax_partial", Argmax::argmaxPartial, b.logits, b.batch,
+                b.bestValue, b.bestIndex, c.vocabSize(), Buffers.ARGMAX_CHUNKS);
+        g.task("argmax", Argmax::argmaxFinal, b.bestValue, b.bestIndex, b.argmax, Buffers.ARGMAX_CHUNKS); // one work-item: no grid
+        taskOrder.add(OUTPUT + ".argmax");
+        return g.transferToHost(DataTransferMode.UNDER_DEMAND, b.logits, b.argmax);
+    }
+
+    /** y (+)= W x, then + bias if the checkpoint has one (with the residual form the bias goes straight into x). */
+    private void projection(TaskGraph g, String graph, String id, DeviceMatrix w, DeviceMatrix.Scales s, FloatArray x, FloatArray y,
+                            FloatArray bias, boolean accumulate) {
+        withGrid(g, graph, id, w.rows);
+        w.matVec(g, id, s, x, y, b.batch, Batch.COUNT, accumulate);
+        if (bias != null) {
+            withGrid(g, graph, id + "_bias", w.rows).task(id + "_bias", Ffn::addBias, y, bias, b.batch, w.rows);
+        }
+    }
+
+    /** Registers the worker grid of task {@code id} (one work-item per item) and returns the graph. */
+    private TaskGraph withGrid(TaskGraph g, String graph, String id, int items) {
+        grid(graph, id, items);
+        return g;
+    }
+
+    private void grid(String graph, String id, int items) {
+        grid.addWorkerGrid(graph + "." + id, Grids.worker(items, cpu));
+        String row = graph.startsWith("layer_") ? "layer_*." + id : graph + "." + id;
+        if (!taskOrder.contains(row)) taskOrder.add(row);
+    }
+
+    /** The buffers that layer_0 creates and every later layer consumes. */
+    private Object[] layerScratch() {
+        List<Object> l = new ArrayList<>(List.of(b.h, b.q, b.k, b.v, b.att, b.up, b.scores));
+        if (c.rotaryDim() > 0) l.addAll(List.of(b.cos, b.sin));
+        return l.toArray();
+    }
+
+    /** The matrices' data plus the scale tables their decoders need. */
+    private static Object[] upload(DeviceMatrix[] ms, DeviceMatrix.Scales s) {
+        List<Object> l = new ArrayList<>();
+        for (DeviceMatrix m : ms) {
+            l.add(m.data);
+            FloatArray t = m.scaleTable(s);
+            if (t != null && l.stream().noneMatch(o -> o == t)) l.add(t);
+        }
+        return l.toArray();
+    }
+
+    private static Object[] upload(DeviceMatrix m, DeviceMatrix.Scales s) {
+        return upload(new DeviceMatrix[]{m}, s);
+    }
+
+    private static Object[] present(Object... objects) {
+        return Arrays.stream(objects).filter(o -> o != null).toArray();
+    }
+
+    private static Object[] concat(Object[] a, Object[] b) {
+        Object[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}

@@ -1,0 +1,172 @@
+package dev.minitron.gpu;
+
+import dev.minitron.cpu.MatMul;
+import dev.minitron.gpu.kernels.Batch;
+import dev.minitron.gpu.kernels.Bits16;
+import dev.minitron.tensor.DType;
+import dev.minitron.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import uk.ac.manchester.tornado.api.annotations.Parallel;
+import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
+import uk.ac.manchester.tornado.api.types.arrays.IntArray;
+import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
+
+import static dev.minitron.gpu.OnDevice.copy;
+import static dev.minitron.gpu.OnDevice.in;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every kernel three ways on the same inputs: through TornadoVM on the device, as plain Java (the static method
+ * called directly), and against the CPU path or a float64 reference. Tolerances are stated per kernel; copies and
+ * decodes must be exact.
+ */
+class KernelsTest {
+    static final int MAX_TOKENS = 4;
+
+    @org.junit.jupiter.api.BeforeAll
+    static void tornado() {
+        OnDevice.assumeTornadoRuntime();
+    }
+
+    // ---- 16-bit decoding -------------------------------------------------------------------------------------
+
+    /** Test-only kernel: decode every word with {@link Bits16}. */
+    public static void decodeAll(ShortArray words, FloatArray bf16Scale, FloatArray f16Scale, FloatArray bf16Out,
+                                 FloatArray f16Out) {
+        for (@Parallel int i = 0; i < words.getSize(); i++) {
+            bf16Out.set(i, Bits16.bf16(words.get(i), bf16Scale));
+            f16Out.set(i, Bits16.f16(words.get(i), f16Scale));
+        }
+    }
+
+    /** All 65536 words, exact (bit for bit) against Java's own conversions; inf/NaN patterns are not weights. */
+    @Test
+    void bits16DecodesEveryFiniteWordExactly() {
+        ShortArray words = new ShortArray(65536);
+        for (int i = 0; i < 65536; i++) words.set(i, (short) i);
+        FloatArray bs = Bits16.bf16Scales(), hs = Bits16.f16Scales();
+        FloatArray bf = new FloatArray(65536), hf = new FloatArray(65536);
+        OnDevice.run(in(words, bs, hs), g -> g.task("decode", KernelsTest::decodeAll, words, bs, hs, bf, hf), bf, hf);
+        FloatArray bfJava = new FloatArray(65536), hfJava = new FloatArray(65536);
+        decodeAll(words, bs, hs, bfJava, hfJava);
+        for (int i = 0; i < 65536; i++) {
+            if (((i >> 7) & 0xFF) != 0xFF) {
+                float want = Float.intBitsToFloat(i << 16);
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(bfJava.get(i)), "bf16 java " + Integer.toHexString(i));
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(bf.get(i)), "bf16 device " + Integer.toHexString(i));
+            }
+            if (((i >> 10) & 0x1F) != 0x1F) {
+                float want = Float.float16ToFloat((short) i);
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(hfJava.get(i)), "f16 java " + Integer.toHexString(i));
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(hf.get(i)), "f16 device " + Integer.toHexString(i));
+            }
+        }
+    }
+
+    // ---- projections and embedding ---------------------------------------------------------------------------
+
+    /**
+     * y = W x for 3 tokens. Tolerance per element: 1e-5 x sum_c |w_c x_c| (float32 summation of at most 99
+     * terms is within 99 * 2^-24 = 5.9e-6 of that scale), against MatMul (CPU path) and a float64 reference.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
+    void matVecMatchesCpuAndFloat64(DType type) {
+        checkMatVec(type, false);
+    }
+
+    /** The residual form y += W x (o_proj, down_proj), on rows of 99 (the kernels' 4-column steps plus a tail). */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
+    void matVecAccumulatesOnOddWidths(DType type) {
+        checkMatVec(type, true, 99);
+    }
+
+    private static void checkMatVec(DType type, boolean accumulate) {
+        checkMatVec(type, accumulate, 96);
+    }
+
+    private static void checkMatVec(DType type, boolean accumulate, int cols) {
+        int rows = 40, tokens = 3;
+        Tensor w = TestData.matrix(type, rows, cols, 11 + type.ordinal());
+        DeviceMatrix dm = DeviceMatrix.of(w);
+        DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
+        FloatArray x = TestData.floatArray(MAX_TOKENS * cols, 5);
+        FloatArray y0 = TestData.floatArray(MAX_TOKENS * rows, 6);
+        IntArray batch = TestData.batch(MAX_TOKENS, 0, tokens, 1);
+        FloatArray y = copy(y0);
+        OnDevice.run(in(dm.data, s.bf16(), s.f16(), x, batch, y), g -> dm.matVec(g, "matvec", s, x, y, batch, Batch.COUNT, accumulate), y);
+        FloatArray yJava = copy(y0);
+        runPlain(dm, s, x, yJava, batch, accumulate);
+
+        float[] xs = x.toHeapArray(), yCpu = new float[tokens * rows];
+        try (dev.minitron.cpu.Parallel par = new dev.minitron.cpu.Parallel(1)) {
+            MatMul.matMul(w, xs, tokens, yCpu, par);
+        }
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            w.readRow(r, row, 0);
+            for (int t = 0; t < tokens; t++) {
+                double ref = 0, scale = 0;
+                for (int c = 0; c < cols; c++) {
+                    ref += (double) row[c] * xs[t * cols + c];
+                    scale += Math.abs((double) row[c] * xs[t * cols + c]);
+                }
+                float base = accumulate ? y0.get(t * rows + r) : 0f;
+                double tol = 1e-5 * scale + Math.ulp(Math.abs(base) + (float) scale); // + rounding of the add into y
+                int i = t * rows + r;
+                String at = type + " row " + r + " token " + t;
+                assertTrue(Math.abs(y.get(i) - base - ref) <= tol, at + ": device " + (y.get(i) - base) + " vs float64 " + ref);
+                assertTrue(Math.abs(yJava.get(i) - base - ref) <= tol, at + ": plain Java " + (yJava.get(i) - base) + " vs float64 " + ref);
+                assertTrue(Math.abs(y.get(i) - base - yCpu[i]) <= tol, at + ": device vs MatMul " + yCpu[i]);
+            }
+        }
+        // rows of the 4th (unused) token slot are left alone
+        for (int r = 0; r < rows; r++) assertEquals(y0.get(3 * rows + r), y.get(3 * rows + r));
+    }
+
+    private static void runPlain(DeviceMatrix dm, DeviceMatrix.Scales s, FloatArray x, FloatArray y, IntArray batch, boolean acc) {
+        switch (dm.dtype) {
+            case F32 -> dev.minitron.gpu.kernels.MatVec.matVecF32((FloatArray) dm.data, x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
+            case BF16 -> dev.minitron.gpu.kernels.MatVec.matVecBF16((ShortArray) dm.data, s.bf16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
+            case F16 -> dev.minitron.gpu.kernels.MatVec.matVecF16((ShortArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
+            case Q8_0 -> dev.minitron.gpu.kernels.MatVec.matVecQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
+            default -> throw new IllegalStateException();
+        }
+    }
+
+    /** Embedding rows for 3 token ids: exact (bit for bit) against the CPU path's row decode. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
+    void embeddingCopiesRowsExactly(DType type) {
+        int vocab = 40, hidden = 96;
+        int[] ids = {5, 0, 39};
+        Tensor table = TestData.matrix(type, vocab, hidden, 21 + type.ordinal());
+        DeviceMatrix dm = DeviceMatrix.of(table);
+        DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
+        IntArray batch = TestData.batch(MAX_TOKENS, 7, ids.length, 1, ids);
+        FloatArray x = new FloatArray(MAX_TOKENS * hidden);
+        x.init(0f);
+        OnDevice.run(in(dm.data, s.bf16(), s.f16(), batch, x), g -> dm.embed(g, "embed", s, batch, x), x);
+        FloatArray xJava = new FloatArray(MAX_TOKENS * hidden);
+        xJava.init(0f);
+        switch (type) {
+            case F32 -> dev.minitron.gpu.kernels.Embedding.embedF32((FloatArray) dm.data, batch, xJava, hidden);
+            case BF16 -> dev.minitron.gpu.kernels.Embedding.embedBF16((ShortArray) dm.data, s.bf16(), batch, xJava, hidden);
+            case F16 -> dev.minitron.gpu.kernels.Embedding.embedF16((ShortArray) dm.data, s.f16(), batch, xJava, hidden);
+            case Q8_0 -> dev.minitron.gpu.kernels.Embedding.embedQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), batch, xJava, hidden);
+            default -> throw new IllegalStateException();
+        }
+        float[] row = new float[hidden];
+        for (int t = 0; t < ids.length; t++) {
+            table.readRow(ids[t], row, 0);
+            for (int i = 0; i < hidden; i++) {
+                assertEquals(Float.floatToRawIntBits(row[i]), Float.floatToRawIntBits(x.get(t * hidden + i)), type + " device token " + t + " dim " + i);
+                assertEquals(Float.floatToRawIntBits(row[i]), Float.floatToRawIntBits(xJava.get(t * hidden + i)), type + " java token " + t + " dim " + i);
+            }
+        }
+    }
+}
