@@ -81,26 +81,9 @@ public final class VecDot {
     }
 
     /**
-     * Two rows at once, at byte offsets {@code offA} and {@code offB}: two independent memory streams per thread
-     * (more reads in flight than one stream gets) and each activation vector loaded once for both rows.
-     * Results go to {@code y[ya]} and {@code y[yb]}.
+     * Q8_0 for two rows at once, at byte offsets {@code offA} and {@code offB}: each activation vector is loaded once
+     * for both rows, and the thread has two memory streams in flight. Results go to {@code y[ya]} and {@code y[yb]}.
      */
-    static void dotBF16Paired2(MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0;
-        for (int i = 0; i < n; i += 2 * L) {
-            IntVector va = IntVector.fromMemorySegment(I, s, offA + 2L * i, LE);
-            IntVector vb = IntVector.fromMemorySegment(I, s, offB + 2L * i, LE);
-            FloatVector xe = FloatVector.fromArray(F, xp, i), xo = FloatVector.fromArray(F, xp, i + L);
-            a0 = va.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, a0);
-            a1 = va.and(0xFFFF0000).reinterpretAsFloats().fma(xo, a1);
-            b0 = vb.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(xe, b0);
-            b1 = vb.and(0xFFFF0000).reinterpretAsFloats().fma(xo, b1);
-        }
-        y[ya] = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        y[yb] = b0.add(b1).reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Q8_0 for two rows at once (see {@link #dotBF16Paired2}). */
     static void dotQ8_0x2(MemorySegment s, long offA, long offB, float[] x, int n, float[] y, int ya, int yb) {
         FloatVector acc = FloatVector.zero(F), bcc = acc;
         for (int b = 0; b < n / 32; b++) {
