@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class QuantGgufGoldenTest {
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_m", "q4_k_m", "q6_k"})
+    @ValueSource(strings = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k"})
     void matchesDequantReference(String type) {
         String model = "tiny-k/gguf/tiny-k-" + type + ".gguf";
         Model m = ModelLoader.load(Fixtures.path(model));
