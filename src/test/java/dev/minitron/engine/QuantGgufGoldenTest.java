@@ -27,10 +27,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * over all eight files, prefill and decode, is 8.6e-6 (q4_1 decode, where {@code d*sum(q x) + m*sum(x)} cancels a
  * little). A wrong kernel (a swapped nibble, a wrong sub-block scale) changes logits by far more than that. Greedy tokens: the smallest top-2 gap in these references' last and step
  * logits is 3.4e-4 (q5_0), above the tolerance, so the 20 greedy tokens must be equal.
+ *
+ * <p>Every GGUF block type is covered: Q5_K by the q3_k_m file's mix and Q8_0 by tiny-a's q8_0 file in
+ * {@code ModelGoldenTest}; tiny-k's q8_0 and q5_k_m files (passing here too when tried) are left out of the
+ * repository to keep what a GPU check has to carry under its 64 MiB.
  */
 class QuantGgufGoldenTest {
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k"})
+    @ValueSource(strings = {"q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_m", "q4_k_m", "q6_k"})
     void matchesDequantReference(String type) {
         String model = "tiny-k/gguf/tiny-k-" + type + ".gguf";
         Model m = ModelLoader.load(Fixtures.path(model));
