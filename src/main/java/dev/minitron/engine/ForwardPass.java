@@ -14,6 +14,14 @@ public interface ForwardPass extends AutoCloseable {
      */
     float[] forward(int[] tokens, int pos, boolean allPositions);
 
+    /**
+     * Greedy step: runs {@code tokens} like {@link #forward} and returns the arg-max token of the last position.
+     * A device backend overrides it to keep the logits on the device (only the id comes back).
+     */
+    default int forwardArgmax(int[] tokens, int pos) {
+        return Sampler.argmax(forward(tokens, pos, false));
+    }
+
     /** Positions the KV cache holds. */
     int context();
 

@@ -62,8 +62,11 @@ public final class Generator {
         int holdBack = o.stops().stream().mapToInt(String::length).max().orElse(1) - 1;
         String reason = "length";
         int count = 0;
+        // plain greedy decoding needs only the arg-max: let the backend compute it (on a GPU, no logits copy)
+        boolean greedy = o.sampling().temperature() <= 0f && o.sampling().repeatPenalty() == 1f;
+        int chosen = -1;
         while (count < o.maxTokens()) {
-            int next = sampler.sample(logits, history, n);
+            int next = chosen >= 0 ? chosen : sampler.sample(logits, history, n);
             history[n++] = next;
             count++;
             if (next == tok.eosId() && !o.ignoreEos()) {
@@ -88,7 +91,8 @@ public final class Generator {
                 reason = "context";
                 break;
             }
-            logits = f.forward(new int[]{next}, n - 1, false);
+            if (greedy) chosen = f.forwardArgmax(new int[]{next}, n - 1);
+            else logits = f.forward(new int[]{next}, n - 1, false);
         }
         long t2 = System.nanoTime();
         if (!reason.equals("stop")) text.append(dec.flush());

@@ -160,6 +160,7 @@ public final class TornadoForward implements ForwardPass {
      * Greedy decoding without moving the logits: runs {@code tokens} like {@link #forward} and returns the id of the
      * largest logit of the last position, computed on the device (4 bytes copied back instead of the vocabulary).
      */
+    @Override
     public int forwardArgmax(int[] tokens, int pos) {
         int T = tokens.length;
         check(tokens, pos);
