@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.minitron.cpu.Parallel;
 import dev.minitron.engine.Backends;
 import dev.minitron.engine.ForwardPass;
+import dev.minitron.engine.Generator;
 import dev.minitron.model.Model;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -43,11 +44,11 @@ public final class ScoreCommand implements Callable<Integer> {
         try (Parallel par = new Parallel(model.threads());
              ForwardPass f = Backends.open(model.backend(), m, Math.min(context, ids.length), par, err)) {
             if (!allPositions) {
-                o.set("logits", om.valueToTree(prefillLast(f, ids)));
+                o.set("logits", om.valueToTree(Generator.prefill(f, ids)));
             } else {
                 ArrayNode rows = o.putArray("logits");
-                for (int from = 0; from < ids.length; from += 256) {
-                    int to = Math.min(ids.length, from + 256);
+                for (int from = 0; from < ids.length; from += Generator.PREFILL_CHUNK) {
+                    int to = Math.min(ids.length, from + Generator.PREFILL_CHUNK);
                     float[] all = f.forward(Arrays.copyOfRange(ids, from, to), from, true);
                     for (int t = 0; t < to - from; t++) rows.add(om.valueToTree(Arrays.copyOfRange(all, t * V, (t + 1) * V)));
                 }
@@ -55,9 +56,5 @@ public final class ScoreCommand implements Callable<Integer> {
         }
         out.println(om.writeValueAsString(o));
         return 0;
-    }
-
-    private static float[] prefillLast(ForwardPass f, int[] ids) {
-        return dev.minitron.engine.Generator.prefill(f, ids);
     }
 }

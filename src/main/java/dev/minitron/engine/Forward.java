@@ -31,7 +31,7 @@ public final class Forward implements ForwardPass {
     private final int context;
     private final float[][] keyCache, valueCache; // [layer][pos * kvDim + j]
     private final float[] cos, sin;                // [pos * rot/2 + j]
-    private Buffers buf = new Buffers(0, null);
+    private Buffers buf; // grown on demand, reused between calls
 
     public Forward(Config c, Weights w, int context, Parallel par) {
         this.c = c;
@@ -207,7 +207,7 @@ public final class Forward implements ForwardPass {
     }
 
     private Buffers buffers(int T) {
-        if (buf.capacity < T) buf = new Buffers(T, c, context);
+        if (buf == null || buf.capacity < T) buf = new Buffers(T, c, context);
         return buf;
     }
 
@@ -217,17 +217,8 @@ public final class Forward implements ForwardPass {
         final float[] x, h, q, k, v, att, up;
         final ThreadLocal<float[]> scores;
 
-        Buffers(int capacity, Config c) {
-            this(capacity, c, 0);
-        }
-
         Buffers(int T, Config c, int context) {
             capacity = T;
-            if (c == null) {
-                x = h = q = k = v = att = up = null;
-                scores = null;
-                return;
-            }
             x = new float[T * c.hiddenSize()];
             h = new float[T * c.hiddenSize()];
             q = new float[T * c.qDim()];

@@ -16,7 +16,8 @@ import java.util.function.Consumer;
 public final class Generator {
     private Generator() {}
 
-    static final int PREFILL_CHUNK = 256;
+    /** Prompt positions run through the model in one batch (bounds activation memory for long prompts). */
+    public static final int PREFILL_CHUNK = 256;
 
     /**
      * @param maxTokens generate at most this many tokens

@@ -267,11 +267,6 @@ public final class Synth {
 
     // ---- GGUF file -----------------------------------------------------------------------------------------
 
-    /** llama.cpp's {@code llama_ftype} of a file whose 2-D tensors are {@code t}. */
-    static int fileType(DType t) {
-        return ModelFiles.fileType(t);
-    }
-
     private static void writeGguf(Config c, List<Spec> specs, DType dtype, Vocab vocab, Generator gen, Options o, PrintStream err) {
         long params = specs.stream().mapToLong(Spec::numel).sum();
         GgufWriter w = ModelFiles.ggufModel(c, "Minitron Synthetic " + label(o.shape()), params, dtype);
@@ -291,11 +286,6 @@ public final class Synth {
     private static String label(String shape) {
         String s = Path.of(shape).getFileName().toString();
         return s.endsWith(".json") ? "custom" : s;
-    }
-
-    /** Parameter count as model names put it: 264K, 33M, 4.2B, 8.3B. */
-    static String sizeLabel(long params) {
-        return ModelFiles.sizeLabel(params);
     }
 
     // ---- weights -------------------------------------------------------------------------------------------

@@ -472,12 +472,12 @@ class SynthTest {
         assertEquals(List.of(3072, 9216, 32, 24, 8, 128, 64, 256000, 4096),
                 List.of(b4.hiddenSize(), b4.intermediateSize(), b4.numLayers(), b4.numHeads(), b4.numKvHeads(), b4.headDim(),
                         b4.rotaryDim(), b4.vocabSize(), b4.maxPositions()));
-        assertEquals("8.3B", Synth.sizeLabel(8_272_000_000L));
-        assertEquals("4.2B", Synth.sizeLabel(4_190_000_000L));
-        assertEquals("264K", Synth.sizeLabel(264_000));
-        assertEquals(7, Synth.fileType(DType.Q8_0));
-        assertEquals(2, Synth.fileType(DType.Q4_0));
-        assertEquals(32, Synth.fileType(DType.BF16));
+        assertEquals("8.3B", ModelFiles.sizeLabel(8_272_000_000L));
+        assertEquals("4.2B", ModelFiles.sizeLabel(4_190_000_000L));
+        assertEquals("264K", ModelFiles.sizeLabel(264_000));
+        assertEquals(7, ModelFiles.fileType(DType.Q8_0));
+        assertEquals(2, ModelFiles.fileType(DType.Q4_0));
+        assertEquals(32, ModelFiles.fileType(DType.BF16));
     }
 
     @Test
