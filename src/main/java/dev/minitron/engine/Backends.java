@@ -34,28 +34,11 @@ public final class Backends {
         };
     }
 
-    /** True when the TornadoVM backend's classes and TornadoVM's runtime are both on this JVM. */
-    public static boolean tornadoAvailable() {
-        try {
-            Class.forName(TORNADO_CLASS);
-            Class.forName("uk.ac.manchester.tornado.api.TaskGraph");
-            return true;
-        } catch (ClassNotFoundException | LinkageError e) {
-            return false;
-        }
-    }
-
     /** The device's memory bandwidth in GB/s measured by a device copy (TornadoVM backend only). */
     public static double tornadoBandwidthGBps(Choice choice) {
-        try {
-            Method bw = Class.forName(TORNADO_CLASS).getMethod("bandwidthGBps", String.class);
-            return (double) bw.invoke(null, choice.device());
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof RuntimeException re) throw re;
-            throw new IllegalStateException(e.getCause());
-        } catch (ReflectiveOperationException | LinkageError e) {
-            throw new ModelException("--backend tornado: TornadoVM backend not available in this JVM");
-        }
+        Method bw = tornadoMethod(true, "--backend tornado: TornadoVM backend not available in this JVM",
+                "bandwidthGBps", String.class);
+        return (double) invoke(bw, choice.device());
     }
 
     /**
@@ -64,15 +47,10 @@ public final class Backends {
      * backend, and with the runtime's own reason where TornadoVM is there but cannot start (no driver, say).
      */
     public static List<String> tornadoDevices() {
-        Method devices;
-        try {
-            Class.forName("uk.ac.manchester.tornado.api.TaskGraph");
-            // not initialised here: a static initialiser that fails (no driver) is a runtime error, reported below
-            devices = Class.forName(TORNADO_CLASS, false, Backends.class.getClassLoader()).getMethod("devices");
-        } catch (ReflectiveOperationException | LinkageError e) {
-            throw new ModelException("no TornadoVM backend in this JVM: set TORNADOVM_HOME to a TornadoVM SDK "
-                    + "and run through bin/minitron (it rebuilds with the GPU backend and starts Java with TornadoVM's argfile)");
-        }
+        // not initialised here: a static initialiser that fails (no driver) is a runtime error, reported below
+        Method devices = tornadoMethod(false, "no TornadoVM backend in this JVM: set TORNADOVM_HOME to a TornadoVM SDK "
+                + "and run through bin/minitron (it rebuilds with the GPU backend and starts Java with TornadoVM's argfile)",
+                "devices");
         try {
             List<?> list = (List<?>) devices.invoke(null);
             return list.stream().map(String::valueOf).toList();
@@ -101,21 +79,33 @@ public final class Backends {
     }
 
     private static ForwardPass openTornado(Choice choice, Model m, int context, PrintWriter log) {
-        Class<?> c;
+        Method open = tornadoMethod(true, "--backend tornado: this build has no TornadoVM backend or TornadoVM is not on "
+                + "the JVM; set TORNADOVM_HOME to a TornadoVM SDK, rebuild (bin/minitron does it) and run through bin/minitron",
+                "open", Model.class, int.class, String.class, boolean.class, PrintWriter.class);
+        return (ForwardPass) invoke(open, m, context, choice.device(), choice.profile(), log);
+    }
+
+    /**
+     * A public static method of {@code TornadoForward}, looked up by name because that class exists only in builds
+     * with the SDK; {@code missing} is the one-line error when it (or TornadoVM's API) is not on this JVM.
+     */
+    private static Method tornadoMethod(boolean initialize, String missing, String name, Class<?>... params) {
         try {
-            c = Class.forName(TORNADO_CLASS);
             Class.forName("uk.ac.manchester.tornado.api.TaskGraph");
-        } catch (ClassNotFoundException | LinkageError e) {
-            throw new ModelException("--backend tornado: this build has no TornadoVM backend or TornadoVM is not on the JVM; "
-                    + "set TORNADOVM_HOME to a TornadoVM SDK, rebuild (bin/minitron does it) and run through bin/minitron");
+            return Class.forName(TORNADO_CLASS, initialize, Backends.class.getClassLoader()).getMethod(name, params);
+        } catch (ReflectiveOperationException | LinkageError e) {
+            throw new ModelException(missing);
         }
+    }
+
+    /** Calls a static method, rethrowing what it threw (its ModelExceptions reach the CLI as one line). */
+    private static Object invoke(Method method, Object... args) {
         try {
-            Method open = c.getMethod("open", Model.class, int.class, String.class, boolean.class, PrintWriter.class);
-            return (ForwardPass) open.invoke(null, m, context, choice.device(), choice.profile(), log);
+            return method.invoke(null, args);
         } catch (InvocationTargetException e) {
             if (e.getCause() instanceof RuntimeException re) throw re;
             throw new IllegalStateException(e.getCause());
-        } catch (ReflectiveOperationException e) {
+        } catch (IllegalAccessException e) {
             throw new IllegalStateException(e);
         }
     }
