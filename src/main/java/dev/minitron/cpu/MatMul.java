@@ -31,9 +31,9 @@ public final class MatMul {
         if (x.length < (long) tokens * cols || y.length < (long) tokens * rows) {
             throw new IllegalArgumentException(w.name() + ": buffers too small for " + tokens + " tokens");
         }
-        boolean paired = w.dtype() == DType.BF16 && VecDot.pairedBf16(cols);
-        float[] xs = paired ? VecDot.permuteForBf16(x, tokens, cols) : x;
         if (tokens == 1) {
+            boolean paired = w.dtype() == DType.BF16 && VecDot.pairedBf16(cols);
+            float[] xs = paired ? VecDot.permuteForBf16(x, cols) : x;
             boolean q8 = w.dtype() == DType.Q8_0 && VecDot.L == 16, twoRows = paired || q8;
             par.forRanges(rows, 16, (from, to) -> {
                 int r = from;
@@ -60,15 +60,12 @@ public final class MatMul {
             float[] wt = holder[0];
             for (int r0 = from; r0 < to; r0 += BLOCK) {
                 int nr = Math.min(BLOCK, to - r0);
-                for (int i = 0; i < nr; i++) {
-                    if (paired) VecDot.readRowBf16Paired(w.data(), (r0 + i) * w.rowBytes(), wt, i * cols, cols);
-                    else VecDot.readRow(w, r0 + i, wt, i * cols);
-                }
+                for (int i = 0; i < nr; i++) VecDot.readRow(w, r0 + i, wt, i * cols);
                 if (nr % ROWS == 0 && cols % L == 0) {
-                    tileBlock(wt, nr, cols, xs, tokens, y, rows, r0);
+                    tileBlock(wt, nr, cols, x, tokens, y, rows, r0);
                 } else {
                     for (int t = 0; t < tokens; t++) {
-                        for (int i = 0; i < nr; i++) y[t * rows + r0 + i] = VecDot.dot(wt, i * cols, xs, t * cols, cols);
+                        for (int i = 0; i < nr; i++) y[t * rows + r0 + i] = VecDot.dot(wt, i * cols, x, t * cols, cols);
                     }
                 }
             }

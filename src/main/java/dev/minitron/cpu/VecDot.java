@@ -131,30 +131,18 @@ public final class VecDot {
     }
 
     /**
-     * Reorders each chunk of 2L values of {@code rows} rows of length {@code n} as (evens, odds), the order
-     * {@link #dotBF16Paired} produces; a dot product is unchanged when both sides are permuted alike.
+     * Reorders each chunk of 2L values of {@code x[0..n)} as (evens, odds), the order {@link #dotBF16Paired}
+     * produces; a dot product is unchanged when both sides are permuted alike.
      */
-    static float[] permuteForBf16(float[] x, int rows, int n) {
-        float[] p = new float[rows * n];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < n; c += 2 * L) {
-                int o = r * n + c;
-                for (int j = 0; j < L; j++) {
-                    p[o + j] = x[o + 2 * j];
-                    p[o + L + j] = x[o + 2 * j + 1];
-                }
+    static float[] permuteForBf16(float[] x, int n) {
+        float[] p = new float[n];
+        for (int c = 0; c < n; c += 2 * L) {
+            for (int j = 0; j < L; j++) {
+                p[c + j] = x[c + 2 * j];
+                p[c + L + j] = x[c + 2 * j + 1];
             }
         }
         return p;
-    }
-
-    /** Like {@link #readRow} for bf16, but writes the row in {@link #permuteForBf16} order. */
-    static void readRowBf16Paired(MemorySegment s, long off, float[] dst, int dstOff, int n) {
-        for (int i = 0; i < n; i += 2 * L) {
-            IntVector v = IntVector.fromMemorySegment(I, s, off + 2L * i, LE);
-            v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
-            v.and(0xFFFF0000).reinterpretAsFloats().intoArray(dst, dstOff + i + L);
-        }
     }
 
     static float dotBF16(MemorySegment s, long off, float[] x, int xOff, int n) {
