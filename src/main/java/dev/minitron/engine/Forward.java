@@ -182,11 +182,7 @@ public final class Forward implements ForwardPass {
             }
             float inv = 1f / sum;
             Arrays.fill(b.att, qOff, qOff + hd, 0f);
-            for (int p = 0; p < n; p++) {
-                float a = s[p] * inv;
-                int vo = p * kv + kvOff;
-                for (int i = 0; i < hd; i++) b.att[qOff + i] += a * vc[vo + i];
-            }
+            for (int p = 0; p < n; p++) VecDot.axpy(s[p] * inv, vc, p * kv + kvOff, b.att, qOff, hd);
         });
     }
 
