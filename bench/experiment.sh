@@ -11,7 +11,7 @@
 #   OUT         --out DIR          results folder (default bench/results/<date>-<hostname>); bench.csv is appended to
 #   THREADS     --threads LIST     thread counts: "1..nproc" (default), "1..8", "1,2,4,8", "1..4,8,16"
 #   SHAPES      --shapes "A B"     minitron-4b, minitron-8b, tiny or config.json paths (default "minitron-4b minitron-8b")
-#   DTYPES      --dtypes "A B"     bf16, f16, f32, q8_0, q4_0 (default "bf16 q8_0 q4_0")
+#   DTYPES      --dtypes "A B"     bf16, f16, f32, q8_0, q4_0, q4_k_m (default "bf16 q8_0 q4_0")
 #   REPS        --reps N           timed repetitions per test (default 3)
 #   P           -p N               prompt tokens of the prefill test (default 128)
 #   N           -n N               generated tokens of the decode test (default 32)
@@ -93,7 +93,7 @@ model_gb() {
         *) return 0 ;;
     esac
     case "$2" in
-        f32) bpp=4 ;; bf16|f16) bpp=2 ;; q8_0) bpp=1.0625 ;; q4_0) bpp=0.5625 ;; *) return 0 ;;
+        f32) bpp=4 ;; bf16|f16) bpp=2 ;; q8_0) bpp=1.0625 ;; q4_0) bpp=0.5625 ;; q4_k_m) bpp=0.66 ;; *) return 0 ;;
     esac
     awk -v p="$params" -v b="$bpp" 'BEGIN { printf "%.2f", p * b }'
 }
@@ -159,9 +159,9 @@ for S in $SHAPES; do
     for D in $DTYPES; do
         D="${D,,}"
         case "$D" in
-            q8_0|q4_0) fmt=gguf ;;
+            q8_0|q4_0|q4_k_m) fmt=gguf ;;
             bf16|f16|f32) fmt="$BF16_FORMAT" ;;
-            *) NOTES+=("$name $D: skipped (dtype not one of bf16 f16 f32 q8_0 q4_0)"); log "${NOTES[-1]}"; continue ;;
+            *) NOTES+=("$name $D: skipped (dtype not one of bf16 f16 f32 q8_0 q4_0 q4_k_m)"); log "${NOTES[-1]}"; continue ;;
         esac
         if [ "$fmt" = gguf ]; then model="$MODELS_DIR/$name-$D.gguf"; else model="$MODELS_DIR/$name-$D"; fi
         gb="$(model_gb "$S" "$D")"
