@@ -15,13 +15,14 @@ import uk.ac.manchester.tornado.api.types.arrays.TornadoNativeArray;
 
 /**
  * A weight matrix in its file's own encoding, copied off-heap for upload: float32 as a {@link FloatArray}, bf16
- * and f16 as their raw words in a {@link ShortArray}, Q8_0 as its raw 34-byte blocks in a {@link ByteArray}.
+ * and f16 as their raw words in a {@link ShortArray}, Q8_0, Q4_K and Q6_K as their raw blocks in a
+ * {@link ByteArray}.
  * Nothing is expanded to float32; the kernels decode on the fly. It knows which kernel reads it, so the graph
  * code can say "project with this matrix" whatever the dtype.
  */
 final class DeviceMatrix {
     /** The dtypes the kernels read. */
-    static final java.util.Set<DType> SUPPORTED = java.util.EnumSet.of(DType.F32, DType.BF16, DType.F16, DType.Q8_0);
+    static final java.util.Set<DType> SUPPORTED = java.util.EnumSet.of(DType.F32, DType.BF16, DType.F16, DType.Q8_0, DType.Q4_K, DType.Q6_K);
 
     /** The exponent tables {@link Bits16} decodes with, uploaded once per graph that needs them. */
     record Scales(FloatArray bf16, FloatArray f16) {
@@ -49,7 +50,7 @@ final class DeviceMatrix {
         TornadoNativeArray a = switch (t.dtype()) {
             case F32 -> FloatArray.fromSegment(t.data());
             case BF16, F16 -> ShortArray.fromSegment(t.data());
-            case Q8_0 -> ByteArray.fromSegment(t.data());
+            case Q8_0, Q4_K, Q6_K -> ByteArray.fromSegment(t.data());
             default -> throw new IllegalStateException();
         };
         return new DeviceMatrix(t.name(), t.dtype(), t.rows(), t.cols(), a);
@@ -58,7 +59,7 @@ final class DeviceMatrix {
     static void checkSupported(Tensor t) {
         if (!SUPPORTED.contains(t.dtype())) {
             throw new ModelException("--backend tornado: tensor '" + t.name() + "' is " + t.dtype()
-                    + "; the TornadoVM kernels read F32, BF16, F16 and Q8_0 (convert the model, e.g. minitron convert --type q8_0)");
+                    + "; the TornadoVM kernels read F32, BF16, F16, Q8_0, Q4_K and Q6_K (convert the model, e.g. minitron convert --type q8_0)");
         }
         if (t.data().byteSize() > Integer.MAX_VALUE - 64) {
             throw new ModelException("--backend tornado: tensor '" + t.name() + "' has " + t.data().byteSize()
@@ -75,7 +76,7 @@ final class DeviceMatrix {
     FloatArray scaleTable(Scales s) {
         return switch (dtype) {
             case BF16 -> s.bf16();
-            case F16, Q8_0 -> s.f16();
+            case F16, Q8_0, Q4_K, Q6_K -> s.f16();
             default -> null;
         };
     }
@@ -91,6 +92,8 @@ final class DeviceMatrix {
             case BF16 -> g.task(id, MatVec::matVecBF16, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
             case F16 -> g.task(id, MatVec::matVecF16, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
             case Q8_0 -> g.task(id, MatVec::matVecQ8_0, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
+            case Q4_K -> g.task(id, MatVec::matVecQ4_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
+            case Q6_K -> g.task(id, MatVec::matVecQ6_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
             default -> throw new IllegalStateException();
         };
     }
@@ -102,6 +105,8 @@ final class DeviceMatrix {
             case BF16 -> g.task(id, Embedding::embedBF16, (ShortArray) data, s.bf16(), batch, x, cols);
             case F16 -> g.task(id, Embedding::embedF16, (ShortArray) data, s.f16(), batch, x, cols);
             case Q8_0 -> g.task(id, Embedding::embedQ8_0, (ByteArray) data, s.f16(), batch, x, cols);
+            case Q4_K -> g.task(id, Embedding::embedQ4_K, (ByteArray) data, s.f16(), batch, x, cols);
+            case Q6_K -> g.task(id, Embedding::embedQ6_K, (ByteArray) data, s.f16(), batch, x, cols);
             default -> throw new IllegalStateException();
         };
     }

@@ -46,8 +46,8 @@ import java.util.Locale;
  *
  * Task names are {@code graph.task}, e.g. {@code layer_3.attention}, {@code layer_3.ffn_up}; they key the worker
  * grids and the profiler table. Weights stay in their file's dtype on the device (F32, BF16, F16 as raw 16-bit
- * words, Q8_0 as raw blocks) and are uploaded once, on the first execution, which {@link #open} runs as a warm-up
- * together with the JIT compilation (timed and reported apart from inference).
+ * words, Q8_0, Q4_K and Q6_K as raw blocks) and are uploaded once, on the first execution, which {@link #open}
+ * runs as a warm-up together with the JIT compilation (timed and reported apart from inference).
  *
  * <p>Prefill runs the prompt through the same graphs in chunks of up to {@value #CHUNK} tokens: every kernel
  * loops over the chunk's tokens ({@code T} from the batch descriptor), so a weight row is read from device memory

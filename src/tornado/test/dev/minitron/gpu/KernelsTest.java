@@ -73,7 +73,7 @@ class KernelsTest {
      * terms is within 99 * 2^-24 = 5.9e-6 of that scale), against MatMul (CPU path) and a float64 reference.
      */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0", "Q4_K", "Q6_K"})
     void matVecMatchesCpuAndFloat64(DType type) {
         checkMatVec(type, false);
     }
@@ -86,7 +86,12 @@ class KernelsTest {
     }
 
     private static void checkMatVec(DType type, boolean accumulate) {
-        checkMatVec(type, accumulate, 96);
+        checkMatVec(type, accumulate, kQuant(type) ? 512 : 96);
+    }
+
+    /** K-quant rows are whole super-blocks of 256 weights. */
+    private static boolean kQuant(DType type) {
+        return type == DType.Q4_K || type == DType.Q6_K;
     }
 
     private static void checkMatVec(DType type, boolean accumulate, int cols) {
@@ -134,15 +139,17 @@ class KernelsTest {
             case BF16 -> dev.minitron.gpu.kernels.MatVec.matVecBF16((ShortArray) dm.data, s.bf16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
             case F16 -> dev.minitron.gpu.kernels.MatVec.matVecF16((ShortArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
             case Q8_0 -> dev.minitron.gpu.kernels.MatVec.matVecQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
+            case Q4_K -> dev.minitron.gpu.kernels.MatVec.matVecQ4_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
+            case Q6_K -> dev.minitron.gpu.kernels.MatVec.matVecQ6_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
             default -> throw new IllegalStateException();
         }
     }
 
     /** Embedding rows for 3 token ids: exact (bit for bit) against the CPU path's row decode. */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0", "Q4_K", "Q6_K"})
     void embeddingCopiesRowsExactly(DType type) {
-        int vocab = 40, hidden = 96;
+        int vocab = 40, hidden = kQuant(type) ? 256 : 96;
         int[] ids = {5, 0, 39};
         Tensor table = TestData.matrix(type, vocab, hidden, 21 + type.ordinal());
         DeviceMatrix dm = DeviceMatrix.of(table);
@@ -158,6 +165,8 @@ class KernelsTest {
             case BF16 -> dev.minitron.gpu.kernels.Embedding.embedBF16((ShortArray) dm.data, s.bf16(), batch, xJava, hidden);
             case F16 -> dev.minitron.gpu.kernels.Embedding.embedF16((ShortArray) dm.data, s.f16(), batch, xJava, hidden);
             case Q8_0 -> dev.minitron.gpu.kernels.Embedding.embedQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), batch, xJava, hidden);
+            case Q4_K -> dev.minitron.gpu.kernels.Embedding.embedQ4_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), batch, xJava, hidden);
+            case Q6_K -> dev.minitron.gpu.kernels.Embedding.embedQ6_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), batch, xJava, hidden);
             default -> throw new IllegalStateException();
         }
         float[] row = new float[hidden];

@@ -1,5 +1,7 @@
 package dev.minitron.gpu;
 
+import dev.minitron.tensor.Quantize;
+
 import dev.minitron.gpu.kernels.Batch;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Dequant;
@@ -39,6 +41,14 @@ final class TestData {
                 for (long b = 0; b < n / 32; b++) {
                     s.set(I16, 34 * b, Float.floatToFloat16(0.001f + 0.05f * r.nextFloat()));
                     for (int j = 0; j < 32; j++) s.set(ValueLayout.JAVA_BYTE, 34 * b + 2 + j, (byte) (r.nextInt(255) - 127));
+                }
+            }
+            case Q4_K, Q6_K -> {
+                float[] row = new float[cols];
+                long rb = type.bytesFor(cols);
+                for (int i = 0; i < rows; i++) {
+                    for (int c = 0; c < cols; c++) row[c] = r.nextFloat() * 2 - 1;
+                    MemorySegment.copy(MemorySegment.ofArray(Quantize.encode(type, row)), 0, s, i * rb, rb);
                 }
             }
             default -> throw new IllegalArgumentException(type.toString());

@@ -67,7 +67,7 @@ class TornadoCliTest {
     @Test
     void unsupportedQuantizationIsAUserError() {
         Cli.run("generate", "-m", Fixtures.path("tiny-k/gguf/tiny-k-q4_0.gguf").toString(), "-p", "Hello", "--backend", "tornado", "-n", "2")
-                .userError("Q4_0", "F32, BF16, F16 and Q8_0");
+                .userError("Q4_0", "F32, BF16, F16, Q8_0, Q4_K and Q6_K");
     }
 
     @Test

@@ -24,13 +24,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 16 + 16 + 9), the logits after each of the first decode steps through the device KV cache, and the 20-token
  * greedy continuation, which must be identical (the smallest top-2 gap on these paths is 0.002; fixtures README).
  *
- * <p>Tolerance: 1e-4 absolute on logits up to ~11, for every dtype. The 16-bit and Q8_0 weights are decoded
- * exactly on the device (Bits16, tested bit for bit), and the quantized files are compared with references
+ * <p>Tolerance: 1e-4 absolute on logits up to ~11, for every dtype. The 16-bit, Q8_0, Q4_K and Q6_K weights are
+ * decoded exactly on the device (Bits16 and the embedding kernels, tested bit for bit), and the quantized files
+ * (tiny-a Q8_0; tiny-k Q4_K_M, which mixes Q4_K and Q6_K, and Q6_K) are compared with references
  * computed on their own dequantized weights, so every case is the same float32-vs-float64 comparison. What
  * separates the two paths from the reference is float32 rounding: the CPU path agrees within 1e-4 (its own
  * golden tests); the device path sums in a different order and uses OpenCL's exp/sqrt (TornadoVM compiles with
- * -cl-fast-relaxed-math): measured at most 7.4e-6 on PoCL (F16 GGUF; F32 7.3e-6, Q8_0 5.0e-6). The deliberate
- * mistakes listed in NEMOTRON.md move these logits by 4 to 11, so the margin is 4 orders of magnitude either way.
+ * -cl-fast-relaxed-math): measured at most 1.2e-5 on PoCL (Q4_K_M GGUF; F16 7.4e-6, F32 7.3e-6, Q6_K 6.7e-6,
+ * Q8_0 5.0e-6). The deliberate mistakes listed in NEMOTRON.md move these logits by 4 to 11, so the margin is
+ * about 4 orders of magnitude either way.
  */
 class TornadoGoldenTest {
     static final float TOL = 1e-4f;
@@ -53,6 +55,8 @@ class TornadoGoldenTest {
             "tiny-a/gguf/tiny-a-bf16.gguf, tiny-a/gguf/golden-bf16-dequant.json",
             "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json",
             "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json",
+            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json",
+            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json",
     })
     void matchesReference(String model, String golden) {
         Model m = ModelLoader.load(Fixtures.path(model));

@@ -123,6 +123,101 @@ public final class MatVec {
         }
     }
 
+    /**
+     * GGUF Q4_K weights as their raw super-blocks: 144 bytes per 256 weights, {@code {half d; half dmin;
+     * uint8 scales[12]; uint8 qs[128]}}. Sub-block {@code j} (32 weights) has a 6-bit scale {@code sc} and min
+     * {@code m} packed in {@code scales} ({@link #scaleMinK4}); its weights are the low ({@code j} even) or high
+     * ({@code j} odd) nibbles of {@code qs[32 (j/2) .. +31]}; weight = d*sc*q - dmin*m, so a sub-block adds
+     * {@code d*sc * sum(q x) - dmin*m * sum(x)}.
+     */
+    public static void matVecQ4_K(ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y, IntArray batch,
+                                  int rows, int cols, int countSlot, int accumulate) {
+        int tokens = batch.get(countSlot);
+        int blocks = cols / 256;
+        for (@Parallel int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) {
+                float sum = 0f;
+                for (int b = 0; b < blocks; b++) {
+                    int at = (r * blocks + b) * 144;
+                    int in = t * cols + b * 256;
+                    float d = Bits16.f16(u8(w, at) | (u8(w, at + 1) << 8), f16Scale);
+                    float dmin = Bits16.f16(u8(w, at + 2) | (u8(w, at + 3) << 8), f16Scale);
+                    for (int j = 0; j < 8; j++) {
+                        int sm = scaleMinK4(w, at + 4, j);
+                        int qs = at + 16 + 32 * (j / 2), shift = 4 * (j % 2);
+                        float qx = 0f, xs = 0f;
+                        for (int l = 0; l < 32; l++) {
+                            float xv = x.get(in + 32 * j + l);
+                            qx += ((u8(w, qs + l) >> shift) & 0xF) * xv;
+                            xs += xv;
+                        }
+                        sum += d * (sm & 0xFF) * qx - dmin * (sm >> 8) * xs;
+                    }
+                }
+                store(y, t * rows + r, sum, accumulate);
+            }
+        }
+    }
+
+    /**
+     * GGUF Q6_K weights as their raw super-blocks: 210 bytes per 256 weights, {@code {uint8 ql[128]; uint8 qh[64];
+     * int8 scales[16]; half d}}. Half {@code h} (128 weights) uses {@code ql[64h ..]}, {@code qh[32h ..]},
+     * {@code scales[8h ..]}: weight {@code l + 32k} (l &lt; 32, k &lt; 4) has its low four bits in the low
+     * (k &lt; 2) or high nibble of {@code ql[l]} (k even) or {@code ql[l + 32]} (k odd), its top two bits in bits
+     * {@code 2k, 2k+1} of {@code qh[l]}, and scale {@code scales[l/16 + 2k]}; weight = d * scale * (q - 32).
+     * The 32 is subtracted in float: TornadoVM 5.2 types {@code (b & 0xFF) - 32} as an unsigned OpenCL int, so
+     * a negative difference would convert to a huge float.
+     */
+    public static void matVecQ6_K(ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y, IntArray batch,
+                                  int rows, int cols, int countSlot, int accumulate) {
+        int tokens = batch.get(countSlot);
+        int blocks = cols / 256;
+        for (@Parallel int r = 0; r < rows; r++) {
+            for (int t = 0; t < tokens; t++) {
+                float sum = 0f;
+                for (int b = 0; b < blocks; b++) {
+                    int at = (r * blocks + b) * 210;
+                    float d = Bits16.f16(u8(w, at + 208) | (u8(w, at + 209) << 8), f16Scale);
+                    for (int g = 0; g < 16; g++) {          // 16 groups of 16 weights, one scale each
+                        int h = g / 8, k = (g % 8) / 2, l0 = 16 * (g % 2);
+                        int ql = at + 64 * h + 32 * (k % 2), qh = at + 128 + 32 * h, shift = 4 * (k / 2);
+                        int in = t * cols + b * 256 + 128 * h + 32 * k;
+                        float part = 0f;
+                        for (int l = l0; l < l0 + 16; l++) {
+                            int q = ((u8(w, ql + l) >> shift) & 0xF) | (((u8(w, qh + l) >> (2 * k)) & 3) << 4);
+                            part += ((float) q - 32f) * x.get(in + l);
+                        }
+                        sum += d * w.get(at + 192 + 8 * h + l0 / 16 + 2 * k) * part;
+                    }
+                }
+                store(y, t * rows + r, sum, accumulate);
+            }
+        }
+    }
+
+    /** Byte {@code i} of {@code a} as an unsigned value. */
+    static int u8(ByteArray a, int i) {
+        return a.get(i) & 0xFF;
+    }
+
+    /**
+     * Scale (low byte) and min (next byte) of sub-block {@code j} of a Q4_K super-block whose 12 scale bytes start
+     * at {@code q}: for {@code j < 4} the low six bits of {@code q[j]} and {@code q[j + 4]}; otherwise the low
+     * (scale) or high (min) nibble of {@code q[j + 4]} plus, as bits 4-5, the top two bits of {@code q[j - 4]}
+     * (scale) or {@code q[j]} (min).
+     */
+    static int scaleMinK4(ByteArray w, int q, int j) {
+        int sc, m;
+        if (j < 4) {
+            sc = u8(w, q + j) & 63;
+            m = u8(w, q + j + 4) & 63;
+        } else {
+            sc = (u8(w, q + j + 4) & 0xF) | ((u8(w, q + j - 4) >> 6) << 4);
+            m = (u8(w, q + j + 4) >> 4) | ((u8(w, q + j) >> 6) << 4);
+        }
+        return sc | (m << 8);
+    }
+
     private static void store(FloatArray y, int i, float value, int accumulate) {
         if (accumulate != 0) {
             y.set(i, y.get(i) + value);
