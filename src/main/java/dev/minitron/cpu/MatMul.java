@@ -34,7 +34,8 @@ public final class MatMul {
         if (tokens == 1) {
             boolean paired = w.dtype() == DType.BF16 && VecDot.pairedBf16(cols);
             float[] xs = paired ? VecDot.permuteForBf16(x, cols) : x;
-            boolean q8 = w.dtype() == DType.Q8_0 && VecDot.L == 16, twoRows = paired || q8;
+            boolean q8 = w.dtype() == DType.Q8_0 && VecDot.L == 16, q4 = w.dtype() == DType.Q4_0 && VecDot.L == 16;
+            boolean twoRows = paired || q8 || q4;
             par.forRanges(rows, 16, (from, to) -> {
                 int r = from;
                 if (twoRows) {
@@ -46,7 +47,8 @@ public final class MatMul {
                     for (int i = 0; i < half; i++) {
                         int ra = from + i, rb2 = from + half + i;
                         if (paired) VecDot.dotBF16x2(w.data(), ra * rb, rb2 * rb, xs, cols, y, ra, rb2);
-                        else VecDot.dotQ8_0x2(w.data(), ra * rb, rb2 * rb, x, cols, y, ra, rb2);
+                        else if (q8) VecDot.dotQ8_0x2(w.data(), ra * rb, rb2 * rb, x, cols, y, ra, rb2);
+                        else QuantKernels.dotQ4_0x2(w.data(), ra * rb, rb2 * rb, x, cols, y, ra, rb2);
                     }
                     r = from + 2 * half;
                 }

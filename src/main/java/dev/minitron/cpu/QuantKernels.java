@@ -146,6 +146,27 @@ final class QuantKernels {
     }
 
     /**
+     * {@link #dotQ4_0} for two rows at once, sharing the activation loads (see {@code VecDot.dotQ8_0x2}); needs
+     * {@code L = 16}. Results go to {@code y[ya]} and {@code y[yb]}. Measured on the 4B Q4_0 model, 2 threads,
+     * alternating runs: decode 4.64-5.93 -> 5.24-6.34 tokens/s (+7% to +21% pairwise).
+     */
+    static void dotQ4_0x2(MemorySegment s, long offA, long offB, float[] x, int n, float[] y, int ya, int yb) {
+        FloatVector acc = FloatVector.zero(F), bcc = acc;
+        for (int b = 0; b < n / 32; b++) {
+            long ba = offA + 18L * b, bb = offB + 18L * b;
+            FloatVector x0 = xv(x, 32 * b), x1 = xv(x, 32 * b + 16);
+            IntVector qa = load(s, ba + 2), qb = load(s, bb + 2);
+            // the same operations in the same order as dotQ4_0 (L = 16: one chunk), so the sums are identical
+            FloatVector sa = widen(highNibbles(qa), 8).fma(x1, widen(lowNibbles(qa), 8).mul(x0));
+            FloatVector sb = widen(highNibbles(qb), 8).fma(x1, widen(lowNibbles(qb), 8).mul(x0));
+            acc = sa.fma(bc(Dequant.f16(s, ba)), acc);
+            bcc = sb.fma(bc(Dequant.f16(s, bb)), bcc);
+        }
+        y[ya] = acc.reduceLanes(VectorOperators.ADD);
+        y[yb] = bcc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
      * Q4_1: blocks of 32 weights in 20 bytes, {@code {half d; half m; uint8 qs[16]}}; nibbles as in Q4_0, unsigned;
      * {@code w = d * q + m}, so the block's dot is {@code d * sum(q x) + m * sum(x)}.
      */
