@@ -29,7 +29,7 @@ public final class Forward implements ForwardPass {
     private final Weights w;
     private final Parallel par;
     private final int context;
-    private final float[][] keyCache, valueCache; // [layer][pos * kvDim + j]
+    final float[][] keyCache, valueCache; // [layer][pos * kvDim + j]
     private final float[] cos, sin;                // [pos * rot/2 + j]
     private Buffers buf; // grown on demand, reused between calls
 
@@ -162,7 +162,7 @@ public final class Forward implements ForwardPass {
      * Causal grouped-query attention: query head {@code h} uses KV head {@code h / groupSize}; scores are
      * {@code q.k / sqrt(headDim)}, softmax over positions {@code 0..pos+t}, weights times values.
      */
-    private void attention(int l, int T, int pos, Buffers b) {
+    void attention(int l, int T, int pos, Buffers b) {
         int hd = c.headDim(), kv = c.kvDim(), qd = c.qDim(), group = c.groupSize();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] kc = keyCache[l], vc = valueCache[l];
@@ -202,13 +202,13 @@ public final class Forward implements ForwardPass {
         for (int t = 0; t < T; t++) for (int i = 0; i < bias.length; i++) v[t * bias.length + i] += bias[i];
     }
 
-    private Buffers buffers(int T) {
+    Buffers buffers(int T) {
         if (buf == null || buf.capacity < T) buf = new Buffers(T, c, context);
         return buf;
     }
 
     /** Activation buffers for up to {@code capacity} tokens, reused between calls. */
-    private static final class Buffers {
+    static final class Buffers {
         final int capacity;
         final float[] x, h, q, k, v, att, up;
         final ThreadLocal<float[]> scores;
