@@ -66,7 +66,9 @@ public final class Bench {
                                 Backends.Choice backend, PrintWriter log) {
         List<Row> rows = new ArrayList<>();
         long bytes = model.weights().bytesPerToken();
-        long flopsPerToken = 2L * matrixParams(model);
+        // decode runs every matrix once per token; prefill runs the lm_head for the last position only
+        long lmHead = model.weights().lmHead().numel(), layers = matrixParams(model);
+        long flopsPerToken = 2L * (layers + lmHead);
         String dtype = dtypeOf(model);
         boolean cpu = backend.backend().equals("java");
         String device = cpu ? "CPU (" + cpuName() + ")" : "TornadoVM " + (backend.device() == null ? "default device" : backend.device());
@@ -86,7 +88,7 @@ public final class Bench {
                     }
                 }
                 rows.add(row(name, dtype, backend.backend(), device, threads, "pp" + p, tps, bytes, bandwidth,
-                        bandwidth * 1e9 * p / bytes, flopsPerToken));
+                        bandwidth * 1e9 * p / bytes, 2L * layers + 2L * lmHead / p));
             }
             if (n > 0) {
                 double[] tps = new double[reps];
@@ -115,12 +117,13 @@ public final class Bench {
                 med / floor, med * flopsPerToken / 1e9);
     }
 
-    /** Weight parameters that take part in the per-token matrix products (all but the embedding table). */
+    /** Weight parameters of the layers' matrix products (every 2-D tensor but the embedding table and lm_head). */
     static long matrixParams(Model m) {
         long n = 0;
         for (var e : m.tensors().entrySet()) {
             Tensor t = e.getValue();
-            if (t.shape().length == 2 && !e.getKey().equals("model.embed_tokens.weight")) n += t.numel();
+            String k = e.getKey();
+            if (t.shape().length == 2 && !k.equals("model.embed_tokens.weight") && !k.equals("lm_head.weight")) n += t.numel();
         }
         return n;
     }
