@@ -48,7 +48,7 @@ public final class Embedding {
         for (@Parallel int i = 0; i < hidden; i++) {
             for (int t = 0; t < tokens; t++) {
                 int at = (batch.get(Batch.TOKENS + t) * blocks + i / 32) * 34;
-                float d = Bits16.f16((table.get(at) & 0xFF) | ((table.get(at + 1) & 0xFF) << 8), f16Scale);
+                float d = MatVec.half(table, at, f16Scale);
                 x.set(t * hidden + i, d * table.get(at + 2 + i % 32));
             }
         }
@@ -65,8 +65,8 @@ public final class Embedding {
             for (int t = 0; t < tokens; t++) {
                 int at = (batch.get(Batch.TOKENS + t) * blocks + i / 256) * 144;
                 int j = (i % 256) / 32, l = i % 32;
-                float d = Bits16.f16(MatVec.u8(table, at) | (MatVec.u8(table, at + 1) << 8), f16Scale);
-                float dmin = Bits16.f16(MatVec.u8(table, at + 2) | (MatVec.u8(table, at + 3) << 8), f16Scale);
+                float d = MatVec.half(table, at, f16Scale);
+                float dmin = MatVec.half(table, at + 2, f16Scale);
                 int sm = MatVec.scaleMinK4(table, at + 4, j);
                 float d1 = d * (sm & 0xFF), m1 = dmin * (sm >> 8);
                 int q = (MatVec.u8(table, at + 16 + 32 * (j / 2) + l) >> (4 * (j % 2))) & 0xF;
@@ -86,7 +86,7 @@ public final class Embedding {
             for (int t = 0; t < tokens; t++) {
                 int at = (batch.get(Batch.TOKENS + t) * blocks + i / 256) * 210;
                 int h = (i % 256) / 128, k = (i % 128) / 32, l = i % 32;
-                float d = Bits16.f16(MatVec.u8(table, at + 208) | (MatVec.u8(table, at + 209) << 8), f16Scale);
+                float d = MatVec.half(table, at + 208, f16Scale);
                 int ql = MatVec.u8(table, at + 64 * h + 32 * (k % 2) + l) >> (4 * (k / 2));
                 int q = (ql & 0xF) | (((MatVec.u8(table, at + 128 + 32 * h + l) >> (2 * k)) & 3) << 4);
                 x.set(t * hidden + i, d * table.get(at + 192 + 8 * h + l / 16 + 2 * k) * ((float) q - 32f));

@@ -108,7 +108,7 @@ public final class MatVec {
                 for (int b = 0; b < blocks; b++) {
                     int at = (r * blocks + b) * 34;
                     int in = t * cols + b * 32;
-                    float d = Bits16.f16((w.get(at) & 0xFF) | ((w.get(at + 1) & 0xFF) << 8), f16Scale);
+                    float d = half(w, at, f16Scale);
                     float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
                     for (int j = 0; j < 32; j += 4) {
                         s0 += w.get(at + 2 + j) * x.get(in + j);
@@ -140,8 +140,8 @@ public final class MatVec {
                 for (int b = 0; b < blocks; b++) {
                     int at = (r * blocks + b) * 144;
                     int in = t * cols + b * 256;
-                    float d = Bits16.f16(u8(w, at) | (u8(w, at + 1) << 8), f16Scale);
-                    float dmin = Bits16.f16(u8(w, at + 2) | (u8(w, at + 3) << 8), f16Scale);
+                    float d = half(w, at, f16Scale);
+                    float dmin = half(w, at + 2, f16Scale);
                     for (int j = 0; j < 8; j++) {
                         int sm = scaleMinK4(w, at + 4, j);
                         int qs = at + 16 + 32 * (j / 2), shift = 4 * (j % 2);
@@ -177,7 +177,7 @@ public final class MatVec {
                 float sum = 0f;
                 for (int b = 0; b < blocks; b++) {
                     int at = (r * blocks + b) * 210;
-                    float d = Bits16.f16(u8(w, at + 208) | (u8(w, at + 209) << 8), f16Scale);
+                    float d = half(w, at + 208, f16Scale);
                     for (int g = 0; g < 16; g++) {          // 16 groups of 16 weights, one scale each
                         int h = g / 8, k = (g % 8) / 2, l0 = 16 * (g % 2);
                         int ql = at + 64 * h + 32 * (k % 2), qh = at + 128 + 32 * h, shift = 4 * (k / 2);
@@ -193,6 +193,11 @@ public final class MatVec {
                 store(y, t * rows + r, sum, accumulate);
             }
         }
+    }
+
+    /** The little-endian IEEE half at byte {@code at} of {@code a} (a block's scale), decoded by {@link Bits16#f16}. */
+    static float half(ByteArray a, int at, FloatArray f16Scale) {
+        return Bits16.f16(u8(a, at) | (u8(a, at + 1) << 8), f16Scale);
     }
 
     /** Byte {@code i} of {@code a} as an unsigned value. */
