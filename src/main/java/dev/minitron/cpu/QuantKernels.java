@@ -5,6 +5,7 @@ import dev.minitron.tensor.Dequant;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -372,6 +373,94 @@ final class QuantKernels {
             }
         }
         return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** True when {@link #dotQ4_KLanes} can run: 16 float lanes (512-bit vectors). */
+    static final boolean Q4_K_LANES = L == 16;
+
+    /**
+     * The activations as {@link #dotQ4_KLanes} reads them, for a row of {@code n} weights: {@code x} reordered within
+     * each half super-block (128 weights) into the order the kernel unpacks the nibbles, then, from index {@code n},
+     * per super-block the eight sub-block sums of {@code x} in the order the kernel unpacks the mins (0,4,1,5,2,6,3,7).
+     * Computed once per token and matrix, shared by all rows.
+     */
+    static float[] prepareQ4_K(float[] x, int n) {
+        float[] p = new float[n + n / 32];
+        for (int g = 0; g < n; g += 128) {
+            // lane i of nibble step k: bytes of qs[64 * (i >> 3) + 4 * (i & 7) ..], nibble k (k >> 1 = byte, k & 1 = high)
+            for (int k = 0; k < 8; k++) {
+                for (int i = 0; i < 16; i++) p[g + 16 * k + i] = x[g + 64 * (i >> 3) + 32 * (k & 1) + 4 * (i & 7) + (k >> 1)];
+            }
+        }
+        for (int b = 0; b < n / 256; b++) {
+            for (int i = 0; i < 8; i++) {
+                int from = 256 * b + 32 * ((i >> 1) + 4 * (i & 1));
+                float sum = 0;
+                for (int j = 0; j < 32; j++) sum += x[from + j];
+                p[n + 8 * b + i] = sum;
+            }
+        }
+        return p;
+    }
+
+    private static final VectorSpecies<Integer> I16 = Q4_K_LANES ? IntVector.SPECIES_512 : null;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    /** Per-lane shifts that bring sub-block scale bytes 0 and 2 (even sub-blocks), 1 and 3 (odd) down to lanes 0-7, 8-15. */
+    private static final IntVector EVEN_SCALES = halves(0, 16), ODD_SCALES = halves(8, 24);
+    /** Per-lane shifts that take the eight mins, from a long broadcast as eight ints, in order 0,4,1,5,2,6,3,7. */
+    private static final IntVector MIN_SHIFTS = IntVector.fromArray(IntVector.SPECIES_256, new int[] {0, 0, 8, 8, 16, 16, 24, 24}, 0);
+
+    private static IntVector halves(int low, int high) {
+        if (!Q4_K_LANES) return null;
+        int[] v = new int[16];
+        for (int i = 0; i < 16; i++) v[i] = i < 8 ? low : high;
+        return IntVector.fromArray(I16, v, 0);
+    }
+
+    /**
+     * {@link #dotQ4_K} with activations from {@link #prepareQ4_K}; needs 16 lanes. Each half super-block (64 bytes of
+     * quants) is loaded as sixteen ints and each nibble position (shift {@code 4k}) converted in place: lanes 0-7 hold
+     * sub-block {@code 4h + (k & 1)}, lanes 8-15 sub-block {@code 4h + 2 + (k & 1)}, so no shuffles are needed; the
+     * activations were permuted to match. The scales multiply per lane (two per vector), the mins term uses the
+     * precomputed sub-block sums. Measured per core (rows in the L2 cache): 9.7 -> 16.0 G weights/s.
+     */
+    static float dotQ4_KLanes(MemorySegment s, long off, float[] xp, int n) {
+        FloatVector acc = FloatVector.zero(F), acc2 = acc;
+        FloatVector minAcc = FloatVector.zero(F8);
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 144L * b;
+            long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
+            FloatVector d = bc(Float.float16ToFloat((short) h0));
+            float dmin = Float.float16ToFloat((short) (h0 >>> 16));
+            long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
+            for (int h = 0; h < 2; h++) {
+                IntVector q = IntVector.fromMemorySegment(I16, s, blk + 16 + 64L * h, LE);
+                int xi = 256 * b + 128 * h;
+                FloatVector even = FloatVector.zero(F), odd = even;   // low nibbles, high nibbles
+                for (int k = 0; k < 8; k += 2) {
+                    even = nibbles(q, 4 * k).fma(xv(xp, xi + 16 * k), even);
+                    odd = nibbles(q, 4 * k + 4).fma(xv(xp, xi + 16 * k + 16), odd);
+                }
+                int sc = (int) (scales >>> 32 * h);   // the scales of sub-blocks 4h .. 4h+3, a byte each
+                acc = even.fma(laneScales(sc, EVEN_SCALES).mul(d), acc);
+                acc2 = odd.fma(laneScales(sc, ODD_SCALES).mul(d), acc2);
+            }
+            FloatVector m = (FloatVector) LongVector.broadcast(LongVector.SPECIES_256, mins).reinterpretAsInts()
+                    .lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(0x3F).convert(VectorOperators.I2F, 0);
+            minAcc = m.mul(dmin).fma(FloatVector.fromArray(F8, xp, n + 8 * b), minAcc);
+        }
+        return acc.add(acc2).reduceLanes(VectorOperators.ADD) - minAcc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The nibbles at bit {@code shift} of each of the 16 ints, as floats. */
+    private static FloatVector nibbles(IntVector q, int shift) {
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, shift).and(0x0F).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Scale bytes of {@code sc} picked per lane by {@code shifts}, as floats. */
+    private static FloatVector laneScales(int sc, IntVector shifts) {
+        return (FloatVector) IntVector.broadcast(I16, sc).lanewise(VectorOperators.LSHR, shifts).and(0x3F)
+                .convert(VectorOperators.I2F, 0);
     }
 
     /**

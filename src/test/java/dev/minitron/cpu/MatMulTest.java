@@ -26,6 +26,9 @@ class MatMulTest {
             "BF16, 40, 256, 1, 2", "BF16, 33, 96, 1, 1", "BF16, 41, 512, 7, 2", "BF16, 8, 48, 3, 1",
             "F16, 40, 256, 1, 2", "F16, 9, 80, 4, 2",
             "Q8_0, 40, 256, 1, 2", "Q8_0, 13, 96, 6, 2", "Q8_0, 8, 32, 2, 1",
+            "Q4_0, 40, 256, 1, 2", "Q4_0, 9, 96, 3, 1",
+            "Q4_K, 40, 768, 1, 2", "Q4_K, 7, 256, 1, 1", "Q4_K, 9, 512, 5, 2",
+            "Q6_K, 40, 512, 1, 2", "Q6_K, 9, 256, 3, 1",
     })
     void matchesScalarReference(DType type, int rows, int cols, int tokens, int threads) {
         SplittableRandom r = new SplittableRandom(rows * 31L + cols + tokens);
@@ -64,6 +67,17 @@ class MatMulTest {
                 for (long b = 0; b < n / 32; b++) {
                     s.set(i16, 34 * b, Float.floatToFloat16((float) (0.001 + r.nextDouble() * 0.02)));
                     for (int j = 0; j < 32; j++) s.set(ValueLayout.JAVA_BYTE, 34 * b + 2 + j, (byte) (r.nextInt(255) - 127));
+                }
+            }
+            case Q4_0, Q4_K, Q6_K -> {
+                // random quants and scales, with the block's f16 factors set to small sane values
+                int block = (int) type.bytesFor(type.blockSize());
+                for (long i = 0; i < s.byteSize(); i++) s.set(ValueLayout.JAVA_BYTE, i, (byte) r.nextInt(256));
+                for (long b = 0; b < s.byteSize(); b += block) {
+                    float d = (float) (0.001 + r.nextDouble() * 0.02);
+                    if (type == DType.Q6_K) s.set(i16, b + 208, Float.floatToFloat16(d));
+                    else s.set(i16, b, Float.floatToFloat16(d));
+                    if (type == DType.Q4_K) s.set(i16, b + 2, Float.floatToFloat16(d / 2));
                 }
             }
             default -> throw new IllegalArgumentException(type.toString());

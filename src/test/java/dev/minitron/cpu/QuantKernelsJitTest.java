@@ -3,7 +3,7 @@ package dev.minitron.cpu;
 import dev.minitron.tensor.DType;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -37,12 +37,14 @@ class QuantKernelsJitTest {
     @TempDir
     Path tmp;
 
-    @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
-    void compiledKernelDoesNotAllocate(DType t) throws IOException {
+    /** {@code lanes}: the Q4_K kernel that decode uses on 16-lane machines, {@link QuantKernels#dotQ4_KLanes}. */
+    @ParameterizedTest(name = "{0} lanes={1}")
+    @CsvSource({"Q4_0, false", "Q4_1, false", "Q5_0, false", "Q5_1, false", "Q2_K, false", "Q3_K, false", "Q4_K, false",
+            "Q4_K, true", "Q5_K, false", "Q6_K, false"})
+    void compiledKernelDoesNotAllocate(DType t, boolean lanes) throws IOException {
         assumeTrue(Boolean.getBoolean("minitron.jitTests"),
                 "JIT-dependent performance guard; run with -Dminitron.jitTests=true");
-        assumeTrue(QuantKernels.SUPPORTED, "no kernels at this vector width");
+        assumeTrue(QuantKernels.SUPPORTED && (!lanes || QuantKernels.Q4_K_LANES), "no kernels at this vector width");
         assumeTrue(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .noneMatch(a -> a.startsWith("-XX:TieredStopAtLevel") || a.equals("-Xint")), "C2 disabled");
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -50,7 +52,7 @@ class QuantKernelsJitTest {
         try (Arena arena = Arena.ofConfined()) {
             Random rnd = new Random(3);
             MemorySegment mem = QuantKernelsTest.randomRows(arena, t, 1, n, 0, rnd, -1);
-            float[] x = QuantKernelsTest.randomX(n, rnd);
+            float[] x = QuantKernelsTest.randomX(n, rnd), xp = QuantKernels.prepareQ4_K(x, n);
             // The weights of a model are mapped files; tests (and converted checkpoints) use native segments. An
             // access site that has seen two segment classes gets a copy of the inlined access per class, which costs
             // part of the node budget (three or more classes give a plain virtual call): exercise exactly two.
@@ -65,14 +67,18 @@ class QuantKernelsJitTest {
             long perCall = -1;
             long deadline = System.nanoTime() + 20_000_000_000L;   // C2 compiles in the background: allow for a busy machine
             while (System.nanoTime() < deadline) {
-                for (int i = 0; i < 3000; i++) sink += QuantKernels.dot(t, segments[i % 2], 0, x, 0, n);
+                for (int i = 0; i < 3000; i++) sink += kernel(t, lanes, segments[i % 2], x, xp, n);
                 long a0 = threads.getCurrentThreadAllocatedBytes();
-                for (int i = 0; i < 200; i++) sink += QuantKernels.dot(t, segments[i % 2], 0, x, 0, n);
+                for (int i = 0; i < 200; i++) sink += kernel(t, lanes, segments[i % 2], x, xp, n);
                 perCall = (threads.getCurrentThreadAllocatedBytes() - a0) / 200;
                 if (perCall == 0) return;
             }
             fail(t + " kernel still allocates " + perCall + " bytes per call of " + n + " weights after 20 s "
                     + "(vectors boxed: see the class comment)" + (sink == 42 ? "" : ""));
         }
+    }
+
+    private static float kernel(DType t, boolean lanes, MemorySegment s, float[] x, float[] xp, int n) {
+        return lanes ? QuantKernels.dotQ4_KLanes(s, 0, xp, n) : QuantKernels.dot(t, s, 0, x, 0, n);
     }
 }

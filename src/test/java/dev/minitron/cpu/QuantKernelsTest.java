@@ -3,6 +3,7 @@ package dev.minitron.cpu;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Dequant;
 import dev.minitron.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -13,6 +14,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The quantized dot kernels against a reference: the row dequantized by the scalar {@code KQuants} code
@@ -139,6 +141,26 @@ class QuantKernelsTest {
         }
     }
 
+    /** The lane-order Q4_K kernel picks each weight with its own activation, scale and min (unit activations). */
+    @Test
+    void q4kLanesEachWeight() {
+        assumeTrue(QuantKernels.Q4_K_LANES, "needs 512-bit vectors");
+        Random rnd = new Random(11);
+        int n = 512;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = randomRows(arena, DType.Q4_K, 1, n, 0, rnd, -1);
+            float[] w = new float[n];
+            Dequant.dequantize(DType.Q4_K, s, 0, w, 0, n);
+            float[] x = new float[n];
+            for (int i = 0; i < n; i++) {
+                x[i] = 1;
+                float got = QuantKernels.dotQ4_KLanes(s, 0, QuantKernels.prepareQ4_K(x, n), n);
+                assertEquals(w[i], got, Math.abs(w[i]) * 1e-6f, "weight " + i);
+                x[i] = 0;
+            }
+        }
+    }
+
     /** The decode path of MatMul ({@code T = 1}) dispatches quantized tensors to these kernels. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q4_0", "Q4_K", "Q6_K"})
@@ -152,7 +174,8 @@ class QuantKernelsTest {
             float[] y = new float[rows];
             MatMul.matMul(w, x, 1, y, par);
             for (int r = 0; r < rows; r++) {
-                assertEquals(QuantKernels.dot(t, s, r * w.rowBytes(), x, 0, cols), y[r], 0f, "row " + r);
+                // the two-row Q4_0 kernel repeats the one-row kernel's operations; the Q4_K lane kernel sums in another order
+                if (t != DType.Q4_K) assertEquals(QuantKernels.dot(t, s, r * w.rowBytes(), x, 0, cols), y[r], 0f, "row " + r);
                 check(t, s, r * w.rowBytes(), x, 0, cols, "matMul row " + r);
             }
         }
