@@ -36,11 +36,12 @@ public final class MatMul {
             float[] xs = paired ? VecDot.permuteForBf16(x, cols) : x;
             boolean q8 = w.dtype() == DType.Q8_0 && VecDot.L == 16, q4 = w.dtype() == DType.Q4_0 && VecDot.L == 16;
             boolean twoRows = paired || q8 || q4;
-            if (w.dtype() == DType.Q4_K && QuantKernels.Q4_K_LANES) {
-                float[] xp = QuantKernels.prepareQ4_K(x, cols);
+            if (QuantKernels.hasLaneKernel(w.dtype())) {
+                // activations reordered once for all rows (QuantKernels: lane-order kernels)
+                float[] xp = QuantKernels.prepareLanes(w.dtype(), x, cols);
                 long rb = w.rowBytes();
                 par.forRanges(rows, 16, (from, to) -> {
-                    for (int r = from; r < to; r++) y[r] = QuantKernels.dotQ4_KLanes(w.data(), r * rb, xp, cols);
+                    for (int r = from; r < to; r++) y[r] = QuantKernels.dotLanes(w.dtype(), w.data(), r * rb, xp, cols);
                 });
                 return;
             }

@@ -37,14 +37,14 @@ class QuantKernelsJitTest {
     @TempDir
     Path tmp;
 
-    /** {@code lanes}: the Q4_K kernel that decode uses on 16-lane machines, {@link QuantKernels#dotQ4_KLanes}. */
+    /** {@code lanes}: the lane-order kernel that decode uses on 16-lane machines ({@link QuantKernels#dotLanes}). */
     @ParameterizedTest(name = "{0} lanes={1}")
     @CsvSource({"Q4_0, false", "Q4_1, false", "Q5_0, false", "Q5_1, false", "Q2_K, false", "Q3_K, false", "Q4_K, false",
-            "Q4_K, true", "Q5_K, false", "Q6_K, false"})
+            "Q4_K, true", "Q5_K, false", "Q6_K, false", "Q6_K, true"})
     void compiledKernelDoesNotAllocate(DType t, boolean lanes) throws IOException {
         assumeTrue(Boolean.getBoolean("minitron.jitTests"),
                 "JIT-dependent performance guard; run with -Dminitron.jitTests=true");
-        assumeTrue(QuantKernels.SUPPORTED && (!lanes || QuantKernels.Q4_K_LANES), "no kernels at this vector width");
+        assumeTrue(QuantKernels.SUPPORTED && (!lanes || QuantKernels.hasLaneKernel(t)), "no kernels at this vector width");
         assumeTrue(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .noneMatch(a -> a.startsWith("-XX:TieredStopAtLevel") || a.equals("-Xint")), "C2 disabled");
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -52,7 +52,7 @@ class QuantKernelsJitTest {
         try (Arena arena = Arena.ofConfined()) {
             Random rnd = new Random(3);
             MemorySegment mem = QuantKernelsTest.randomRows(arena, t, 1, n, 0, rnd, -1);
-            float[] x = QuantKernelsTest.randomX(n, rnd), xp = QuantKernels.prepareQ4_K(x, n);
+            float[] x = QuantKernelsTest.randomX(n, rnd), xp = QuantKernels.hasLaneKernel(t) ? QuantKernels.prepareLanes(t, x, n) : x;
             // The weights of a model are mapped files; tests (and converted checkpoints) use native segments. An
             // access site that has seen two segment classes gets a copy of the inlined access per class, which costs
             // part of the node budget (three or more classes give a plain virtual call): exercise exactly two.
@@ -79,6 +79,6 @@ class QuantKernelsJitTest {
     }
 
     private static float kernel(DType t, boolean lanes, MemorySegment s, float[] x, float[] xp, int n) {
-        return lanes ? QuantKernels.dotQ4_KLanes(s, 0, xp, n) : QuantKernels.dot(t, s, 0, x, 0, n);
+        return lanes ? QuantKernels.dotLanes(t, s, 0, xp, n) : QuantKernels.dot(t, s, 0, x, 0, n);
     }
 }
