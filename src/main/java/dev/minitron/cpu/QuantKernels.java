@@ -35,6 +35,13 @@ import static dev.minitron.cpu.VecDot.LE;
  * ({@code QuantKernelsJitTest} catches it). Hence the loops over bit planes rather than hand-unrolled copies, and
  * few memory access sites per kernel (each site that has seen both mapped and native segments is compiled twice).
  *
+ * <p>Lane-order kernels ({@link #dotQ4_KLanes}, {@link #dotQ6_KLanes}; decode, 16 lanes only): instead of
+ * widening bytes to floats in weight order (a cross-lane shuffle per 16 weights), the packed quants are loaded as
+ * 16 ints and each bit field is shifted, masked and converted where it lies, so consecutive weights of a row end
+ * up in different lanes. The activations are permuted once per token and matrix ({@link #prepareLanes}) into that
+ * same order, so the dot product is unchanged up to float32 rounding; sums the mins or offsets need are
+ * precomputed there too. This halves the instructions per weight of the two types a Q4_K_M file is made of.
+ *
  * <p>The kernels need {@code L} = 8 or 16 (256- or 512-bit vectors); for other widths they fall back to
  * {@link QuantDot}. Row lengths are whole blocks (the tensor constructor checks this).
  */
