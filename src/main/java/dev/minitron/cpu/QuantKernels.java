@@ -641,55 +641,54 @@ final class QuantKernels {
      * Blending the {@code ql} vectors pairs each lane with its {@code qh} lane: pass 0 takes half 0's {@code ql[l]}
      * and half 1's {@code ql[l + 32]}, pass 1 (halves swapped) the rest. The six-bit weights are assembled four per
      * int, each byte is then converted in place, and the -32 offset is applied once per sub-block through the
-     * precomputed sums. Measured per core (rows in the L2 cache): 8.0 -> 11.8 G weights/s.
+     * precomputed sums. Measured per core (rows in the L2 cache): 8.0 -> 9-14.5 G weights/s (a noisy VM).
      *
-     * <p>The scales are loaded as four ints, like every other load here: a {@code ByteVector} load from a segment
-     * whose call site had seen both mapped and native segments fell back to its per-byte Java path (and boxed).
+     * <p>Written out in full, with no helper methods: C2 boxed vectors (3-10x slower) in some runs when the passes
+     * were a helper or a loop swapping its vectors, or when the method called helpers the other kernels share (C2
+     * may refuse to inline a helper it has already compiled on its own). The scales are loaded as four ints: a
+     * {@code ByteVector} load from a segment whose call site had seen both mapped and native segments fell back to
+     * its per-byte Java path. {@code QuantKernelsJitTest} checks it after all the other kernels have run.
      */
     static float dotQ6_KLanes(MemorySegment s, long off, float[] xp, int n) {
-        float sum = 0;
-        for (int b = 0; b < n / 256; b++) sum += superBlockQ6_K(s, off + 210L * b, xp, 256 * b, n + 16 * b);
-        return sum;
-    }
-
-    /**
-     * One super-block of {@link #dotQ6_KLanes}: its weights at {@code blk}, their activations at {@code xp[xi..]}, the
-     * offset terms at {@code xp[sums..]}. It calls no helper shared with the other kernels: written as one method
-     * with the row loop and the shared helpers, C2 boxed some of its vectors once other kernels had run in the same
-     * JVM ({@code QuantKernelsJitTest}).
-     */
-    private static float superBlockQ6_K(MemorySegment s, long blk, float[] xp, int xi, int sums) {
-        IntVector qa = IntVector.fromMemorySegment(I16, s, blk, LE), qb = IntVector.fromMemorySegment(I16, s, blk + 64, LE);
-        IntVector qh = IntVector.fromMemorySegment(I16, s, blk + 128, LE);
-        // the 16 signed scales, loaded as ints like every other load here
-        FloatVector sc = (FloatVector) IntVector.fromMemorySegment(IQ, s, blk + 192, LE).reinterpretAsBytes()
-                .convertShape(VectorOperators.B2F, F, 0);
-        FloatVector sum = sc.mul(FloatVector.fromArray(F, xp, sums));   // the -32 of every weight
-        sum = q6kPass(qa.blend(qb, UPPER8), qh, sc.rearrange(SCALES_LOW), sc.rearrange(SCALES_HIGH), xp, xi, sum);
-        sum = q6kPass(qb.blend(qa, UPPER8), qh.rearrange(SWAP_HALVES), sc.rearrange(SCALES_LOW_2),
-                sc.rearrange(SCALES_HIGH_2), xp, xi + 128, sum);
-        return sum.reduceLanes(VectorOperators.ADD) * Float.float16ToFloat(s.get(F16, blk + 208));
-    }
-
-    /**
-     * One pass of {@link #superBlockQ6_K}: {@code ql} ints {@code q} with their {@code qh} ints, the scales of the
-     * low- and high-nibble weights per lane, activations at {@code xp[x..]}; returns {@code sum} plus their dot.
-     * (Written out twice by the caller rather than as a loop that swaps its vectors: C2 then boxed the swapped
-     * vectors in some runs.)
-     */
-    private static FloatVector q6kPass(IntVector q, IntVector qh, FloatVector scLow, FloatVector scHigh, float[] xp, int x,
-                                       FloatVector sum) {
-        IntVector low = q.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
-        IntVector high = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                .or(qh.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
-        FloatVector lowSum = FloatVector.zero(F), highSum = lowSum;
-        for (int c = 0; c < 4; c++) {   // byte c of every int
-            FloatVector wl = (FloatVector) low.lanewise(VectorOperators.LSHR, 8 * c).and(0xFF).convert(VectorOperators.I2F, 0);
-            FloatVector wh = (FloatVector) high.lanewise(VectorOperators.LSHR, 8 * c).and(0xFF).convert(VectorOperators.I2F, 0);
-            lowSum = wl.fma(FloatVector.fromArray(F, xp, x + 16 * c), lowSum);
-            highSum = wh.fma(FloatVector.fromArray(F, xp, x + 64 + 16 * c), highSum);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 210L * b;
+            int xi = 256 * b;
+            IntVector qa = IntVector.fromMemorySegment(I16, s, blk, LE), qb = IntVector.fromMemorySegment(I16, s, blk + 64, LE);
+            IntVector qh = IntVector.fromMemorySegment(I16, s, blk + 128, LE), qh2 = qh.rearrange(SWAP_HALVES);
+            // the 16 signed scales, loaded as ints like every other load here
+            FloatVector sc = (FloatVector) IntVector.fromMemorySegment(IQ, s, blk + 192, LE).reinterpretAsBytes()
+                    .convertShape(VectorOperators.B2F, F, 0);
+            FloatVector sum = sc.mul(FloatVector.fromArray(F, xp, n + 16 * b));   // the -32 of every weight
+            // pass 0: half 0's ql[l] and half 1's ql[l + 32] (lanes 0-7, 8-15), with qh as loaded
+            IntVector q = qa.blend(qb, UPPER8);
+            IntVector lo1 = q.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
+            IntVector hi1 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                    .or(qh.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
+            // pass 1: half 1's ql[l] and half 0's ql[l + 32], with qh's halves swapped
+            q = qb.blend(qa, UPPER8);
+            IntVector lo2 = q.and(0x0F0F0F0F).or(qh2.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
+            IntVector hi2 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                    .or(qh2.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
+            FloatVector l1 = FloatVector.zero(F), h1 = l1, l2 = l1, h2 = l1;
+            for (int c = 0; c < 4; c++) {   // byte c of every int
+                int sh = 8 * c, x = xi + 16 * c;
+                l1 = ((FloatVector) lo1.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xp, x), l1);
+                h1 = ((FloatVector) hi1.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xp, x + 64), h1);
+                l2 = ((FloatVector) lo2.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xp, x + 128), l2);
+                h2 = ((FloatVector) hi2.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
+                        .fma(FloatVector.fromArray(F, xp, x + 192), h2);
+            }
+            sum = l1.fma(sc.rearrange(SCALES_LOW), sum);
+            sum = h1.fma(sc.rearrange(SCALES_HIGH), sum);
+            sum = l2.fma(sc.rearrange(SCALES_LOW_2), sum);
+            sum = h2.fma(sc.rearrange(SCALES_HIGH_2), sum);
+            acc = sum.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(F16, blk + 208))), acc);
         }
-        return highSum.fma(scHigh, lowSum.fma(scLow, sum));
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Signed 8-bit scale at {@code pos}, as float. */
