@@ -454,41 +454,37 @@ final class QuantKernels {
      * precomputed sub-block sums. Measured per core (rows in the L2 cache): 9.7 -> 16.0 G weights/s.
      */
     static float dotQ4_KLanes(MemorySegment s, long off, float[] xp, int n) {
+        // No helper methods with vector arguments or results here (see dotQ6_KLanes for why).
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 144L * b;
             long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
-            FloatVector d = bc(Float.float16ToFloat((short) h0));
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat((short) h0));
             float dmin = Float.float16ToFloat((short) (h0 >>> 16));
             long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
             FloatVector m = (FloatVector) LongVector.broadcast(LongVector.SPECIES_512, mins).reinterpretAsInts()
                     .lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(0x3F).convert(VectorOperators.I2F, 0);
-            acc = m.mul(-dmin).fma(xv(xp, n + 16 * b), acc);   // minus dmin * m * (sum of x), per sub-block
+            // minus dmin * m * (sum of x), per sub-block
+            acc = m.mul(-dmin).fma(FloatVector.fromArray(F, xp, n + 16 * b), acc);
             for (int h = 0; h < 2; h++) {
                 IntVector q = IntVector.fromMemorySegment(I16, s, blk + 16 + 64L * h, LE);
                 int xi = 256 * b + 128 * h;
                 FloatVector even = FloatVector.zero(F), odd = even;   // low nibbles, high nibbles
                 for (int k = 0; k < 8; k += 2) {
-                    even = nibbles(q, 4 * k).fma(xv(xp, xi + 16 * k), even);
-                    odd = nibbles(q, 4 * k + 4).fma(xv(xp, xi + 16 * k + 16), odd);
+                    FloatVector we = (FloatVector) q.lanewise(VectorOperators.LSHR, 4 * k).and(0x0F).convert(VectorOperators.I2F, 0);
+                    FloatVector wo = (FloatVector) q.lanewise(VectorOperators.LSHR, 4 * k + 4).and(0x0F).convert(VectorOperators.I2F, 0);
+                    even = we.fma(FloatVector.fromArray(F, xp, xi + 16 * k), even);
+                    odd = wo.fma(FloatVector.fromArray(F, xp, xi + 16 * k + 16), odd);
                 }
-                int sc = (int) (scales >>> 32 * h);   // the scales of sub-blocks 4h .. 4h+3, a byte each
-                acc = even.fma(laneScales(sc, EVEN_SCALES).mul(d), acc);
-                acc = odd.fma(laneScales(sc, ODD_SCALES).mul(d), acc);
+                // the scales of sub-blocks 4h .. 4h+3, a byte each, picked per lane
+                IntVector sc = IntVector.broadcast(I16, (int) (scales >>> 32 * h));
+                FloatVector se = (FloatVector) sc.lanewise(VectorOperators.LSHR, EVEN_SCALES).and(0x3F).convert(VectorOperators.I2F, 0);
+                FloatVector so = (FloatVector) sc.lanewise(VectorOperators.LSHR, ODD_SCALES).and(0x3F).convert(VectorOperators.I2F, 0);
+                acc = even.fma(se.mul(d), acc);
+                acc = odd.fma(so.mul(d), acc);
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** The nibbles at bit {@code shift} of each of the 16 ints, as floats. */
-    private static FloatVector nibbles(IntVector q, int shift) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, shift).and(0x0F).convert(VectorOperators.I2F, 0);
-    }
-
-    /** Scale bytes of {@code sc} picked per lane by {@code shifts}, as floats. */
-    private static FloatVector laneScales(int sc, IntVector shifts) {
-        return (FloatVector) IntVector.broadcast(I16, sc).lanewise(VectorOperators.LSHR, shifts).and(0x3F)
-                .convert(VectorOperators.I2F, 0);
     }
 
     /**
