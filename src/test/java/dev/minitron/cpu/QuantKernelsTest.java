@@ -124,37 +124,30 @@ class QuantKernelsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void eachWeightInPlace(DType t) {
-        Random rnd = new Random(7);
-        int n = 256;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = randomRows(arena, t, 1, n, 0, rnd, -1);
-            float[] w = new float[n];
-            Dequant.dequantize(t, s, 0, w, 0, n);
-            float[] x = new float[n];
-            for (int i = 0; i < n; i++) {
-                x[i] = 1;
-                float got = QuantKernels.dot(t, s, 0, x, 0, n);
-                assertEquals(w[i], got, Math.abs(w[i]) * 1e-6f, t + ": weight " + i);
-                x[i] = 0;
-            }
-        }
+        eachWeight(t, 256, 7, (s, x, n) -> QuantKernels.dot(t, s, 0, x, 0, n));
     }
 
-    /** The lane-order kernels pick each weight with its own activation and scales (unit activations). */
+    /** The same for the lane-order kernels, which also pick each weight's scales per lane and permute activations. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q4_K", "Q6_K"})
     void laneKernelsEachWeight(DType t) {
         assumeTrue(QuantKernels.hasLaneKernel(t), "needs 512-bit vectors");
-        Random rnd = new Random(11);
-        int n = 512;
+        eachWeight(t, 512, 11, (s, x, n) -> QuantKernels.dotLanes(t, s, 0, QuantKernels.prepareLanes(t, x, n), n));
+    }
+
+    private interface RowDot {
+        float dot(MemorySegment s, float[] x, int n);
+    }
+
+    private static void eachWeight(DType t, int n, long seed, RowDot kernel) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment s = randomRows(arena, t, 1, n, 0, rnd, -1);
+            MemorySegment s = randomRows(arena, t, 1, n, 0, new Random(seed), -1);
             float[] w = new float[n];
             Dequant.dequantize(t, s, 0, w, 0, n);
             float[] x = new float[n];
             for (int i = 0; i < n; i++) {
                 x[i] = 1;
-                float got = QuantKernels.dotLanes(t, s, 0, QuantKernels.prepareLanes(t, x, n), n);
+                float got = kernel.dot(s, x, n);
                 assertEquals(w[i], got, Math.abs(w[i]) * 1e-6f, t + ": weight " + i);
                 x[i] = 0;
             }
