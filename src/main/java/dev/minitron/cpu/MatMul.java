@@ -13,7 +13,8 @@ import static dev.minitron.cpu.VecDot.L;
  * {@code T} activation rows {@code x [T, cols]} (row-major float32): {@code y[t, r] = sum_c W[r, c] x[t, c]}.
  *
  * <p>Decode ({@code T = 1}) is memory-bound: each thread streams its share of the rows once, dotting them in
- * their own dtype ({@link VecDot}). Prefill ({@code T > 1}) is compute-bound: each thread converts a block of
+ * their own dtype ({@link VecDot}; Q4_K and Q6_K through {@code QuantKernels}' lane-order kernels, on activations
+ * reordered once per call). Prefill ({@code T > 1}) is compute-bound: each thread converts a block of
  * {@value #BLOCK} rows to float32 once and reuses it for every token, with a {@value #ROWS} x 4 register tile
  * (see {@link #quad4}) so each loaded vector feeds several FMAs. Measured on a Minitron-4B Q8_0 prefill of 128
  * tokens, 2 threads: blocks of 4 rows 19.6 tokens/s, 16 rows 20.9, 32 rows 19.2.
@@ -32,10 +33,6 @@ public final class MatMul {
             throw new IllegalArgumentException(w.name() + ": buffers too small for " + tokens + " tokens");
         }
         if (tokens == 1) {
-            boolean paired = w.dtype() == DType.BF16 && VecDot.pairedBf16(cols);
-            float[] xs = paired ? VecDot.permuteForBf16(x, cols) : x;
-            boolean q8 = w.dtype() == DType.Q8_0 && VecDot.L == 16, q4 = w.dtype() == DType.Q4_0 && VecDot.L == 16;
-            boolean twoRows = paired || q8 || q4;
             if (QuantKernels.hasLaneKernel(w.dtype())) {
                 // activations reordered once for all rows (QuantKernels: lane-order kernels)
                 float[] xp = QuantKernels.prepareLanes(w.dtype(), x, cols);
@@ -45,6 +42,10 @@ public final class MatMul {
                 });
                 return;
             }
+            boolean paired = w.dtype() == DType.BF16 && VecDot.pairedBf16(cols);
+            float[] xs = paired ? VecDot.permuteForBf16(x, cols) : x;
+            boolean q8 = w.dtype() == DType.Q8_0 && VecDot.L == 16, q4 = w.dtype() == DType.Q4_0 && VecDot.L == 16;
+            boolean twoRows = paired || q8 || q4;
             par.forRanges(rows, 16, (from, to) -> {
                 int r = from;
                 if (twoRows) {
