@@ -414,7 +414,8 @@ final class QuantKernels {
         for (int g = 0; g < n; g += 128) {
             // lane i of nibble step k: bytes of qs[64 * (i >> 3) + 4 * (i & 7) ..], nibble k (k >> 1 = byte, k & 1 = high)
             for (int k = 0; k < 8; k++) {
-                for (int i = 0; i < 16; i++) p[g + 16 * k + i] = x[g + 64 * (i >> 3) + 32 * (k & 1) + 4 * (i & 7) + (k >> 1)];
+                float scale = Math.scalb(1f, -8 * (k >> 1));   // the kernel converts nibbles in place, times 2^(8 byte)
+                for (int i = 0; i < 16; i++) p[g + 16 * k + i] = scale * x[g + 64 * (i >> 3) + 32 * (k & 1) + 4 * (i & 7) + (k >> 1)];
             }
         }
         for (int b = 0; b < n / 256; b++) {
@@ -469,12 +470,16 @@ final class QuantKernels {
             for (int h = 0; h < 2; h++) {
                 IntVector q = IntVector.fromMemorySegment(I16, s, blk + 16 + 64L * h, LE);
                 int xi = 256 * b + 128 * h;
+                IntVector qo = q.lanewise(VectorOperators.LSHR, 4);   // the high nibbles, moved to the low ones
                 FloatVector even = FloatVector.zero(F), odd = even;   // low nibbles, high nibbles
-                for (int k = 0; k < 8; k += 2) {
-                    FloatVector we = (FloatVector) q.lanewise(VectorOperators.LSHR, 4 * k).and(0x0F).convert(VectorOperators.I2F, 0);
-                    FloatVector wo = (FloatVector) q.lanewise(VectorOperators.LSHR, 4 * k + 4).and(0x0F).convert(VectorOperators.I2F, 0);
-                    even = we.fma(FloatVector.fromArray(F, xp, xi + 16 * k), even);
-                    odd = wo.fma(FloatVector.fromArray(F, xp, xi + 16 * k + 16), odd);
+                for (int k = 0; k < 4; k++) {
+                    // byte k's nibble masked in place: converted, it is the nibble times 2^(8k), exactly; the
+                    // activations carry the 2^(-8k) (prepareQ4_K), which saves a shift per 16 weights
+                    int mask = 0x0F << 8 * k;
+                    FloatVector we = (FloatVector) q.and(mask).convert(VectorOperators.I2F, 0);
+                    FloatVector wo = (FloatVector) qo.and(mask).convert(VectorOperators.I2F, 0);
+                    even = we.fma(FloatVector.fromArray(F, xp, xi + 32 * k), even);
+                    odd = wo.fma(FloatVector.fromArray(F, xp, xi + 32 * k + 16), odd);
                 }
                 // the scales of sub-blocks 4h .. 4h+3, a byte each, picked per lane
                 IntVector sc = IntVector.broadcast(I16, (int) (scales >>> 32 * h));
@@ -593,7 +598,9 @@ final class QuantKernels {
         for (int b = 0; b < n; b += 256) {
             for (int v = 0; v < 4; v++) {
                 for (int c = 0; c < 4; c++) {
-                    for (int i = 0; i < 16; i++) p[b + 64 * v + 16 * c + i] = x[b + q6kWeight(v, c, i)];
+                    // the kernel converts byte c in place, times 2^(8c): the activations carry the 2^(-8c)
+                    float scale = Math.scalb(1f, -8 * c);
+                    for (int i = 0; i < 16; i++) p[b + 64 * v + 16 * c + i] = scale * x[b + q6kWeight(v, c, i)];
                 }
             }
         }
@@ -667,16 +674,14 @@ final class QuantKernels {
             IntVector hi2 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
                     .or(qh2.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
             FloatVector l1 = FloatVector.zero(F), h1 = l1, l2 = l1, h2 = l1;
-            for (int c = 0; c < 4; c++) {   // byte c of every int
-                int sh = 8 * c, x = xi + 16 * c;
-                l1 = ((FloatVector) lo1.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xp, x), l1);
-                h1 = ((FloatVector) hi1.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xp, x + 64), h1);
-                l2 = ((FloatVector) lo2.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xp, x + 128), l2);
-                h2 = ((FloatVector) hi2.lanewise(VectorOperators.LSHR, sh).and(0xFF).convert(VectorOperators.I2F, 0))
-                        .fma(FloatVector.fromArray(F, xp, x + 192), h2);
+            for (int c = 0; c < 4; c++) {
+                // byte c of every int masked in place (six bits, so never negative): converted, it is the weight
+                // times 2^(8c), exactly; the activations carry the 2^(-8c) (prepareQ6_K)
+                int mask = 0x3F << 8 * c, x = xi + 16 * c;
+                l1 = ((FloatVector) lo1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x), l1);
+                h1 = ((FloatVector) hi1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 64), h1);
+                l2 = ((FloatVector) lo2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 128), l2);
+                h2 = ((FloatVector) hi2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 192), h2);
             }
             sum = l1.fma(sc.rearrange(SCALES_LOW), sum);
             sum = h1.fma(sc.rearrange(SCALES_HIGH), sum);
