@@ -37,10 +37,11 @@ import static dev.minitron.cpu.VecDot.LE;
  *
  * <p>Lane-order kernels ({@link #dotQ4_KLanes}, {@link #dotQ6_KLanes}; decode, 16 lanes only): instead of
  * widening bytes to floats in weight order (a cross-lane shuffle per 16 weights), the packed quants are loaded as
- * 16 ints and each bit field is shifted, masked and converted where it lies, so consecutive weights of a row end
- * up in different lanes. The activations are permuted once per token and matrix ({@link #prepareLanes}) into that
- * same order, so the dot product is unchanged up to float32 rounding; sums the mins or offsets need are
- * precomputed there too. This halves the instructions per weight of the two types a Q4_K_M file is made of.
+ * 16 ints and each bit field is masked and converted where it lies, so consecutive weights of a row end
+ * up in different lanes; a field masked in place converts to its value times 2^(8k), exactly. The activations
+ * are permuted once per token and matrix ({@link #prepareLanes}) into that same order and carry the 2^(-8k), so
+ * the dot product is unchanged up to float32 rounding; sums the mins or offsets need are precomputed there too.
+ * This more than halves the instructions per weight of the two types a Q4_K_M file is made of.
  *
  * <p>The kernels need {@code L} = 8 or 16 (256- or 512-bit vectors); for other widths they fall back to
  * {@link QuantDot}. Row lengths are whole blocks (the tensor constructor checks this).
