@@ -25,9 +25,11 @@
 #   c  a model of the real Minitron-8B shape synthesized on the machine (BIG_DTYPES="bf16 q8_0", GGUF, in
 #      $WORK/models; the synthesis starts in the background at once), one short prompt: GPU vs CPU logits
 #      (max abs diff relative to max |logit| <= TOL_BIG = 1e-2, and the same argmax)
-#   d  `minitron bench --backend tornado $GPU_BENCH` (-p 128 -n 64 -r 3) and `--backend java $CPU_BENCH`
-#      (-p 128 -n 16 -r 1: the CPU is ~50x slower, a full tg64 x 3 would not fit) on the 8B models, --json:
-#      tokens/s, the bandwidth each backend measured, the floor and the fraction of it
+#   d  `minitron bench --backend tornado $GPU_BENCH` (-p 128 -n 64 -r 3) on the 8B models, then on the first of
+#      them the other GPU_VARIANTS (the same kernels without CUDA graphs; the one-row loop kernels), a
+#      `generate --profile` of 16 tokens (TornadoVM's per-task times), and `--backend java $CPU_BENCH`
+#      (-p 128 -n 16 -r 1: the CPU is ~50x slower, a full tg64 x 3 would not fit), --json: tokens/s, the
+#      bandwidth each backend measured, the floor and the fraction of it
 #   e  the table
 #
 # --dry-run   print the steps and commands, run nothing
@@ -37,8 +39,10 @@
 # --budget S  start no run after S seconds (default 560: the device tool allows 600 per command); step b ends
 #             at B_END=40% of it and step c at C_END=65% at the latest, so that one slow step leaves time for d
 # Environment: WORK (scratch, default /tmp/gpu-check), OUT (results folder: the device tool sets it; default
-# $WORK/out): gpu-check.log, summary.txt, devices.txt, bench-tornado.json, bench-java.json land there.
-# BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
+# $WORK/out): gpu-check.log, summary.txt, bench-*.json (one per variant and java), profile.txt land there (the device tool takes back 8 files at most).
+# GPU_VARIANTS ("tornado tornado-nograph tornado-loops": tornado = what a user gets (work-group kernels, CUDA graphs
+# on PTX); -nograph = -Dminitron.cudaGraph=off; -loops = -Dminitron.gpu.kernels=loops, no CUDA graphs), B_VARIANTS
+# (extra tornado variants for step b, default none), PROFILE (1), BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
 # caps at 4GB otherwise), HEAP (-Xmx, 16g), GPU_BENCH, CPU_BENCH, TOL_F32, TOL_BF16, TOL_BIG, FIXTURES
 # (names of the cases in step b).
 set -euo pipefail
@@ -71,6 +75,9 @@ BIG_PROMPT="${BIG_PROMPT:-The capital of France is}"
 TORNADO_DEVICE_MEMORY="${TORNADO_DEVICE_MEMORY:-64GB}"
 HEAP="${HEAP:-16g}"
 GPU_BENCH="${GPU_BENCH:--p 128 -n 64 -r 3}"
+GPU_VARIANTS="${GPU_VARIANTS:-tornado tornado-nograph tornado-loops}"
+B_VARIANTS="${B_VARIANTS:-}"
+PROFILE="${PROFILE:-1}"
 CPU_BENCH="${CPU_BENCH:--p 128 -n 16 -r 1}"
 TOL_F32="${TOL_F32:-1e-3}"
 TOL_BF16="${TOL_BF16:-1e-2}"
@@ -213,19 +220,21 @@ PY=1
 command -v python3 >/dev/null 2>&1 || { PY=0; echo "python3 missing: outputs are saved but not compared"; }
 
 # runs `minitron ARGS` (or any command) with a time limit, stdout to $RUNS/NAME.out, stderr to $RUNS/NAME.err
-#   run_limited LIMIT NAME BACKEND minitron-args...      (BACKEND: java or tornado: JVM options and --backend)
+#   run_limited LIMIT NAME BACKEND minitron-args...      (BACKEND: java, tornado or a tornado variant (see
+#   variant_opts), which set the JVM options and --backend; none: neither)
 run_limited() {
     local limit=$1 name=$2 backend=$3; shift 3
     local rem=$(( $(remaining) - RESERVE )) opts="-Xmx$HEAP" extra=()
-    if [ "$backend" = tornado ]; then
-        opts="$opts -Dtornado.device.memory=$TORNADO_DEVICE_MEMORY"
+    if [[ "$backend" == tornado* ]]; then
+        opts="$opts -Dtornado.device.memory=$TORNADO_DEVICE_MEMORY $(variant_opts "$backend")"
         extra=(--backend tornado)
         [ -z "$DEVICE" ] || extra+=(--device "$DEVICE")
     elif [ "$backend" = java ]; then
         extra=(--backend java)
     fi
     [ "$limit" -le "$rem" ] || limit=$rem
-    echo "  \$ minitron $(printf '%q ' "$@" "${extra[@]}")  [${limit}s max]"
+    local vo=""; [[ "$backend" != tornado-* ]] || vo="[$backend: $(variant_opts "$backend")] "
+    echo "  \$ ${vo}minitron $(printf '%q ' "$@" "${extra[@]}")  [${limit}s max]"
     [ "$DRY" = 0 ] || return 0
     if [ "$limit" -lt 10 ]; then
         echo "  not started: the time budget (--budget $BUDGET) is spent" | tee "$RUNS/$name.err"; : > "$RUNS/$name.out"
@@ -234,6 +243,7 @@ run_limited() {
     local rc=0
     timeout -k 5 "$limit" env MINITRON_NO_BUILD=1 JAVA_HOME="$JH" TORNADOVM_HOME="$TH" JAVA_OPTS="$opts ${JAVA_OPTS:-}" \
         "$ROOT/bin/minitron" "$@" "${extra[@]}" > "$RUNS/$name.out" 2> "$RUNS/$name.err" || rc=$?
+    [[ "$backend" != tornado* ]] || grep -h '^tornado: ' "$RUNS/$name.err" 2>/dev/null | sed 's/^/  /' || true
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
         echo "  TIMEOUT after ${limit}s" | tee -a "$RUNS/$name.err"
     elif [ "$rc" != 0 ]; then
@@ -241,6 +251,14 @@ run_limited() {
         echo "  exit $rc: $(grep -v '^\s*at ' "$RUNS/$name.err" | grep . | tail -3 | tr '\n' ' ')"
     fi
     return "$rc"
+}
+variant_opts() { # the JVM options of a tornado variant
+    case "$1" in
+        tornado) echo "" ;;
+        tornado-nograph) echo "-Dminitron.cudaGraph=off" ;;
+        tornado-loops) echo "-Dminitron.gpu.kernels=loops -Dminitron.cudaGraph=off" ;;
+        *) echo "-Dunknown.variant=$1" ;;
+    esac
 }
 first_error() { # the reason of a failed run, in one line (never fails: it is used in assignments under set -e)
     local f line=""
@@ -308,9 +326,10 @@ elif cmd == "big":                       # cpu_score gpu_score tol
     ok = d / scale <= tol and same
     print(("PASS " if ok else "FAIL ") + "GPU vs CPU logits max abs diff %.3g = %.2e of max abs logit %.3g (tol %g); argmax %s" %
           (d, d / scale, scale, tol, "equal (%d)" % argmax(a) if same else "differs: %d vs %d" % (argmax(a), argmax(b))))
-elif cmd == "bench":                     # bench.json -> one line per row
+elif cmd == "bench":                     # bench.json [label] -> one line per row
+    label = sys.argv[3] if len(sys.argv) > 3 else None
     for r in load(sys.argv[2])["rows"]:
-        name = "%s %s %s" % (r["model"].replace(".gguf", ""), r["test"], r["backend"] if r["backend"] != "java" else "java t%d" % r["threads"])
+        name = "%s %s %s" % (r["model"].replace(".gguf", ""), r["test"], label or (r["backend"] if r["backend"] != "java" else "java t%d" % r["threads"]))
         print("%s|%.2f tok/s = %.1f%% of the floor (%.2f tok/s at %.0f GB/s measured, %.2f GB/token)%s" % (
             name, r["tokens_per_s"], 100 * r["floor_fraction"], r["floor_tokens_per_s"], r["bandwidth_gb_s"],
             r["bytes_per_token"] / 1e9, "; %.0f GFLOP/s" % r["gflops"] if r["test"].startswith("pp") else ""))
@@ -365,13 +384,13 @@ elif [ -z "$TH" ]; then
     TORNADO=0
 elif run_limited 120 devices none devices; then
     if [ "$DRY" = 0 ]; then
-        cat "$RUNS/devices.out"; cp "$RUNS/devices.out" "$RESULTS/devices.txt"
+        cat "$RUNS/devices.out"
         row a "minitron devices" PASS "$(head -1 "$RUNS/devices.out" 2>/dev/null | cut -c1-100)"
     fi
 else
     TORNADO=0
     TORNADO_WHY="tornado backend unavailable: $(first_error devices | sed 's/^error: //')"
-    cp "$RUNS/devices.err" "$RESULTS/devices.txt" 2>/dev/null || true
+    cat "$RUNS/devices.err" 2>/dev/null || true
     row a "minitron devices" FAILED "$TORNADO_WHY"
 fi
 if [ "$TORNADO" = 0 ]; then
@@ -398,8 +417,8 @@ for F in $FIXTURES; do
     [ "$DRY" = 0 ] || echo "  (prompt $idx of $golden)"
     nobos=(); [ "$bos" = 1 ] || nobos=(--no-bos)
     prompt="$(cat "$ptext" 2>/dev/null || echo "<prompt $idx>")"
-    for B in java tornado; do
-        if [ "$B" = tornado ] && [ "$TORNADO" = 0 ]; then skip_tornado b "$F $B"; continue; fi
+    for B in java tornado $B_VARIANTS; do
+        if [[ "$B" == tornado* ]] && [ "$TORNADO" = 0 ]; then skip_tornado b "$F $B"; continue; fi
         failed=""
         run_limited 90 "$F.$B.score" "$B" score -m "$model" -p "$prompt" "${nobos[@]}" --json || failed="$F.$B.score"
         if [ -z "$failed" ]; then
@@ -463,16 +482,28 @@ if [ "$BIG" = 1 ]; then
         row d "bench" SKIPPED "no $BIG_SHAPE model"
     else
         list="$(IFS=,; echo "${BIG_MODELS[*]}")"
-        for B in tornado java; do
-            if [ "$B" = tornado ] && [ "$TORNADO" = 0 ]; then skip_tornado d "bench tornado"; continue; fi
+        for B in $GPU_VARIANTS profile java; do
+            if [[ "$B" == tornado* || "$B" = profile ]] && [ "$TORNADO" = 0 ]; then skip_tornado d "bench $B"; continue; fi
+            if [ "$B" = profile ]; then
+                [ "$PROFILE" = 1 ] || continue
+                if run_limited 200 profile tornado generate -m "${BIG_MODELS[0]}" -p "$BIG_PROMPT" -n 16 --temp 0 --ignore-eos --profile; then
+                    [ "$DRY" = 1 ] || { sed -n '/tornado profile/,$p' "$RUNS/profile.err" > "$RESULTS/profile.txt"; cat "$RESULTS/profile.txt"
+                                        row d "profile $(basename "${BIG_MODELS[0]}" .gguf)" INFO "per-task table in profile.txt"; }
+                else
+                    [ "$DRY" = 1 ] || row d "profile" FAILED "$(first_error profile)"
+                fi
+                continue
+            fi
             # shellcheck disable=SC2086
-            if [ "$B" = tornado ]; then args=($GPU_BENCH); else args=($CPU_BENCH); fi
-            if run_limited 300 "bench-$B" "$B" bench -m "$list" "${args[@]}" --json; then
+            if [ "$B" = java ]; then args=($CPU_BENCH); m="$list"; else args=($GPU_BENCH); m="$list"; fi
+            [ "$B" = java ] || [ "$B" = tornado ] || m="${BIG_MODELS[0]}"   # the other variants on the first model
+            if run_limited 300 "bench-$B" "$B" bench -m "$m" "${args[@]}" --json; then
                 [ "$DRY" = 1 ] && continue
                 cp "$RUNS/bench-$B.out" "$RESULTS/bench-$B.json"
+                label=(); [ "$B" = java ] || label=("$B")
                 if [ "$PY" = 1 ]; then
                     while IFS='|' read -r n d; do row d "$n" INFO "$d"; done \
-                        < <(python3 "$WORK/compare.py" bench "$RUNS/bench-$B.out" 2>&1 || echo "bench $B|could not read the JSON")
+                        < <(python3 "$WORK/compare.py" bench "$RUNS/bench-$B.out" "${label[@]}" 2>&1 || echo "bench $B|could not read the JSON")
                 else
                     row d "bench $B" PASS "see $RESULTS/bench-$B.json"
                 fi

@@ -2,10 +2,12 @@ package dev.minitron.gpu;
 
 import dev.minitron.gpu.kernels.Bits16;
 import dev.minitron.gpu.kernels.Embedding;
+import dev.minitron.gpu.kernels.Groups;
 import dev.minitron.gpu.kernels.MatVec;
 import dev.minitron.io.ModelException;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Tensor;
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.types.arrays.ByteArray;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -95,6 +97,27 @@ final class DeviceMatrix {
             case Q4_K -> g.task(id, MatVec::matVecQ4_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
             case Q6_K -> g.task(id, MatVec::matVecQ6_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
             default -> throw new IllegalStateException();
+        };
+    }
+
+    /** Whether {@link Groups} has a work-group kernel for this dtype (the K-quants have only the one-row loops). */
+    boolean hasGroupKernel() {
+        return dtype == DType.F32 || dtype == DType.BF16 || dtype == DType.F16 || dtype == DType.Q8_0;
+    }
+
+    /**
+     * As {@link #matVec}, with the work-group kernel of {@link Groups} ({@link #hasGroupKernel} must hold): the
+     * task's grid is {@code rows * Groups.GROUP} work-items in groups of {@code Groups.GROUP}.
+     */
+    TaskGraph matVecGroups(TaskGraph g, String id, KernelContext kc, Scales s, FloatArray x, FloatArray y, IntArray batch,
+                           int countSlot, boolean accumulate) {
+        int acc = accumulate ? 1 : 0;
+        return switch (dtype) {
+            case F32 -> g.task(id, Groups::matVecF32, kc, (FloatArray) data, x, y, batch, rows, cols, countSlot, acc);
+            case BF16 -> g.task(id, Groups::matVecBF16, kc, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, acc);
+            case F16 -> g.task(id, Groups::matVecF16, kc, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
+            case Q8_0 -> g.task(id, Groups::matVecQ8_0, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
+            default -> throw new IllegalStateException("no work-group kernel for " + dtype);
         };
     }
 

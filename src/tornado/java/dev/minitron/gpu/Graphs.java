@@ -4,11 +4,15 @@ import dev.minitron.gpu.kernels.Argmax;
 import dev.minitron.gpu.kernels.Attention;
 import dev.minitron.gpu.kernels.Batch;
 import dev.minitron.gpu.kernels.Ffn;
+import dev.minitron.gpu.kernels.Groups;
 import dev.minitron.gpu.kernels.Norm;
 import dev.minitron.model.Config;
 import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.WorkerGrid;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
@@ -43,12 +47,15 @@ final class Graphs {
     private final Buffers b;
     private final boolean cpu;
     private final int context;
+    /** Non-null: the norms, attention and projections (of the dtypes that have one) use the {@link Groups} kernels. */
+    private final KernelContext kc;
 
-    Graphs(Config c, DeviceWeights w, Buffers b, int context, boolean cpu) {
+    Graphs(Config c, DeviceWeights w, Buffers b, int context, boolean cpu, boolean groups) {
         this.c = c;
         this.b = b;
         this.cpu = cpu;
         this.context = context;
+        this.kc = groups ? new KernelContext() : null;
         graphs.add(embedding(w).snapshot());
         for (int l = 0; l < c.numLayers(); l++) graphs.add(layer(l, w.layers()[l]).snapshot());
         graphs.add(output(w).snapshot());
@@ -82,9 +89,9 @@ final class Graphs {
             g.consumeFromDevice(layer(l - 1), concat(new Object[]{b.x, b.batch}, scratch));
         }
 
-        int H = c.hiddenSize(), T = b.maxTokens;
+        int T = b.maxTokens;
         // attention block
-        withGrid(g, name, "attn_norm", T).task("attn_norm", Norm::layerNorm1p, b.x, b.h, w.attnGamma(), w.attnBeta(), b.batch, H, c.normEps(), T, 0);
+        norm(g, name, "attn_norm", b.h, w.attnGamma(), w.attnBeta(), 0);
         projection(g, name, "q_proj", w.q(), s, b.h, b.q, w.qBias(), false);
         projection(g, name, "k_proj", w.k(), s, b.h, b.k, w.kBias(), false);
         projection(g, name, "v_proj", w.v(), s, b.h, b.v, w.vBias(), false);
@@ -93,12 +100,18 @@ final class Graphs {
                     b.q, b.k, b.cos, b.sin, b.batch, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
         }
         withGrid(g, name, "kv_cache", c.kvDim()).task("kv_cache", Attention::writeKvCache, b.k, b.v, b.keyCache[l], b.valueCache[l], b.batch, c.kvDim());
-        withGrid(g, name, "attention", T * c.numHeads()).task("attention", Attention::attention, b.q, b.keyCache[l], b.valueCache[l],
-                b.scores, b.att, b.batch, c.numHeads(), c.groupSize(), c.headDim(), c.kvDim(), context, T,
-                (float) (1.0 / Math.sqrt(c.headDim())));
+        float scale = (float) (1.0 / Math.sqrt(c.headDim()));
+        if (kc != null) {
+            groupGrid(name, "attention", T * c.numHeads());
+            g.task("attention", Groups::attention, kc, b.q, b.keyCache[l], b.valueCache[l], b.scores, b.att, b.batch,
+                    c.numHeads(), c.groupSize(), c.headDim(), c.kvDim(), context, scale);
+        } else {
+            withGrid(g, name, "attention", T * c.numHeads()).task("attention", Attention::attention, b.q, b.keyCache[l], b.valueCache[l],
+                    b.scores, b.att, b.batch, c.numHeads(), c.groupSize(), c.headDim(), c.kvDim(), context, T, scale);
+        }
         projection(g, name, "attn_output", w.o(), s, b.att, b.x, w.oBias(), true);
         // MLP block
-        withGrid(g, name, "ffn_norm", T).task("ffn_norm", Norm::layerNorm1p, b.x, b.h, w.ffnGamma(), w.ffnBeta(), b.batch, H, c.normEps(), T, 0);
+        norm(g, name, "ffn_norm", b.h, w.ffnGamma(), w.ffnBeta(), 0);
         projection(g, name, "ffn_up", w.up(), s, b.h, b.up, w.upBias(), false);
         withGrid(g, name, "ffn_relu2", c.intermediateSize()).task("ffn_relu2", Ffn::squaredRelu, b.up, b.batch, c.intermediateSize());
         projection(g, name, "ffn_down", w.down(), s, b.up, b.x, w.downBias(), true);
@@ -108,15 +121,12 @@ final class Graphs {
     /** output: logits = lm_head(LN1p(x)) for the last OUT_COUNT rows, and the argmax of the last row. */
     private TaskGraph output(DeviceWeights w) {
         DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
-        int T = b.maxTokens;
         TaskGraph g = new TaskGraph(OUTPUT)
                 .consumeFromDevice(layer(c.numLayers() - 1), b.x, b.batch)
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.outGamma(), w.outBeta())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, upload(w.lmHead(), s));
-        withGrid(g, OUTPUT, "norm", T).task("norm", Norm::layerNorm1p, b.x, b.normed, w.outGamma(), w.outBeta(), b.batch,
-                c.hiddenSize(), c.normEps(), T, 1);
-        withGrid(g, OUTPUT, "lm_head", c.vocabSize());
-        w.lmHead().matVec(g, "lm_head", s, b.normed, b.logits, b.batch, Batch.OUT_COUNT, false);
+        norm(g, OUTPUT, "norm", b.normed, w.outGamma(), w.outBeta(), 1);
+        matVec(g, OUTPUT, "lm_head", w.lmHead(), s, b.normed, b.logits, Batch.OUT_COUNT, false);
         withGrid(g, OUTPUT, "argmax_partial", Buffers.ARGMAX_CHUNKS).task("argmax_partial", Argmax::argmaxPartial, b.logits, b.batch,
                 b.bestValue, b.bestIndex, c.vocabSize(), Buffers.ARGMAX_CHUNKS);
         g.task("argmax", Argmax::argmaxFinal, b.bestValue, b.bestIndex, b.argmax, Buffers.ARGMAX_CHUNKS); // one work-item: no grid
@@ -127,11 +137,40 @@ final class Graphs {
     /** y (+)= W x, then + bias if the checkpoint has one (with the residual form the bias goes straight into x). */
     private void projection(TaskGraph g, String graph, String id, DeviceMatrix w, DeviceMatrix.Scales s, FloatArray x, FloatArray y,
                             FloatArray bias, boolean accumulate) {
-        withGrid(g, graph, id, w.rows);
-        w.matVec(g, id, s, x, y, b.batch, Batch.COUNT, accumulate);
+        matVec(g, graph, id, w, s, x, y, Batch.COUNT, accumulate);
         if (bias != null) {
             withGrid(g, graph, id + "_bias", w.rows).task(id + "_bias", Ffn::addBias, y, bias, b.batch, w.rows);
         }
+    }
+
+    /** LayerNorm1P of x into {@code out} (all rows, or with {@code lastRowsOnly} the last OUT_COUNT rows). */
+    private void norm(TaskGraph g, String graph, String id, FloatArray out, FloatArray gamma, FloatArray beta, int lastRowsOnly) {
+        int T = b.maxTokens;
+        if (kc != null) {
+            groupGrid(graph, id, T);
+            g.task(id, Groups::layerNorm1p, kc, b.x, out, gamma, beta, b.batch, c.hiddenSize(), c.normEps(), lastRowsOnly);
+        } else {
+            withGrid(g, graph, id, T).task(id, Norm::layerNorm1p, b.x, out, gamma, beta, b.batch, c.hiddenSize(), c.normEps(), T, lastRowsOnly);
+        }
+    }
+
+    /** y (+)= W x for the token rows in batch[countSlot], with the work-group kernel where there is one. */
+    private void matVec(TaskGraph g, String graph, String id, DeviceMatrix w, DeviceMatrix.Scales s, FloatArray x, FloatArray y,
+                        int countSlot, boolean accumulate) {
+        if (kc != null && w.hasGroupKernel()) {
+            groupGrid(graph, id, w.rows);
+            w.matVecGroups(g, id, kc, s, x, y, b.batch, countSlot, accumulate);
+        } else {
+            withGrid(g, graph, id, w.rows);
+            w.matVec(g, id, s, x, y, b.batch, countSlot, accumulate);
+        }
+    }
+
+    /** Registers the grid of a {@link Groups} task: {@code groups} work-groups of {@link Groups#GROUP} work-items. */
+    private void groupGrid(String graph, String id, int groups) {
+        WorkerGrid1D grid1 = new WorkerGrid1D(groups * Groups.GROUP);
+        grid1.setLocalWork(Groups.GROUP, 1, 1);
+        addGrid(graph, id, grid1);
     }
 
     /** Registers the worker grid of task {@code id} (one work-item per item) and returns the graph. */
@@ -141,7 +180,11 @@ final class Graphs {
     }
 
     private void grid(String graph, String id, int items) {
-        grid.addWorkerGrid(graph + "." + id, Grids.worker(items, cpu));
+        addGrid(graph, id, Grids.worker(items, cpu));
+    }
+
+    private void addGrid(String graph, String id, WorkerGrid wg) {
+        grid.addWorkerGrid(graph + "." + id, wg);
         String row = graph.startsWith("layer_") ? "layer_*." + id : graph + "." + id;
         if (!taskOrder.contains(row)) taskOrder.add(row);
     }

@@ -7,6 +7,9 @@ import dev.minitron.model.Weights;
 import dev.minitron.tensor.Tensor;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+
+import java.lang.management.ManagementFactory;
 import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
@@ -41,6 +44,12 @@ final class MemoryCheck {
                     + "): raise it with JAVA_OPTS=-D" + LIMIT_PROPERTY + "=" + (int) Math.ceil(total / 1073741824.0 + 0.5)
                     + "GB (the device has " + gb(device) + "), or use a smaller dtype or context (-c)");
         }
+        long host = maxDirectMemory();
+        if (total > host) { // TornadoVM's arrays are off-heap segments, counted against the JVM's direct-memory limit
+            throw new ModelException("--backend tornado: " + needs + ", copied into TornadoVM arrays on the host first, but this JVM may allocate "
+                    + gb(host) + " off the heap (-XX:MaxDirectMemorySize, which defaults to -Xmx): raise it with JAVA_OPTS=-XX:MaxDirectMemorySize="
+                    + (int) Math.ceil(total / 1073741824.0 + 1) + "g (bin/minitron sets it to the machine's memory)");
+        }
         Tensor largest = largest(m.weights());
         long maxAlloc = dev.getMaxAllocMemory();
         if (maxAlloc > 0 && largest.data().byteSize() > maxAlloc) {
@@ -59,6 +68,17 @@ final class MemoryCheck {
             return Long.parseLong(s.substring(0, s.length() - 2)) << (10 * (unit + 1));
         } catch (NumberFormatException | IndexOutOfBoundsException e) {
             throw new ModelException("-D" + LIMIT_PROPERTY + "=" + s + ": expected a size like 4GB or 512MB");
+        }
+    }
+
+    /** The JVM's limit on off-heap allocations: -XX:MaxDirectMemorySize, or the heap's maximum when it is not set. */
+    static long maxDirectMemory() {
+        try {
+            var hs = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
+            long v = hs == null ? 0 : Long.parseLong(hs.getVMOption("MaxDirectMemorySize").getValue());
+            return v > 0 ? v : Runtime.getRuntime().maxMemory();
+        } catch (RuntimeException e) {
+            return Long.MAX_VALUE; // unknown: do not refuse
         }
     }
 

@@ -11,6 +11,7 @@ import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.TornadoExecutionResult;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.enums.ProfilerMode;
+import uk.ac.manchester.tornado.api.enums.TornadoVMBackendType;
 import uk.ac.manchester.tornado.api.exceptions.TornadoInternalError;
 
 import java.io.PrintWriter;
@@ -97,10 +98,13 @@ public final class TornadoForward implements ForwardPass {
         long t0 = System.nanoTime();
         DeviceWeights w = DeviceWeights.upload(m.weights());
         Buffers b = new Buffers(c, context, chunk);
-        Graphs g = new Graphs(c, w, b, context, Devices.isCpu(dev));
+        boolean groups = groupKernels(dev);
+        Graphs g = new Graphs(c, w, b, context, Devices.isCpu(dev), groups);
         TornadoExecutionPlan plan = new TornadoExecutionPlan(g.graphs.toArray(new ImmutableTaskGraph[0]));
         plan.withDevice(dev).withGridScheduler(g.grid);
         if (profile) plan.withProfiler(ProfilerMode.SILENT);
+        boolean cudaGraphs = cudaGraphs(dev, profile);
+        if (cudaGraphs) plan.withCUDAGraph();
         TornadoForward f = new TornadoForward(c, context, b, plan, g.graphs.size(), profile ? new Profile(g.taskOrder) : null,
                 Devices.describe(dev), log);
         long t1 = System.nanoTime();
@@ -112,11 +116,51 @@ public final class TornadoForward implements ForwardPass {
             throw new ModelException("--backend tornado: the kernels failed on " + f.deviceName + ": " + describe(e), e);
         }
         long t2 = System.nanoTime();
-        log.printf(Locale.ROOT, "tornado: %s; %d task graphs, %d tasks; copy weights %.0f ms, JIT compile + upload + warm-up %.0f ms (not counted as inference)%n",
-                f.deviceName, g.graphs.size(), g.grid.keySet().size() + 1, (t1 - t0) / 1e6, (t2 - t1) / 1e6);
+        log.printf(Locale.ROOT, "tornado: %s; %d task graphs, %d tasks (%s kernels%s); copy weights %.0f ms, JIT compile + upload + warm-up %.0f ms (not counted as inference)%n",
+                f.deviceName, g.graphs.size(), g.grid.keySet().size() + 1, groups ? "work-group" : "one-row loop", cudaGraphs ? ", CUDA graphs" : "",
+                (t1 - t0) / 1e6, (t2 - t1) / 1e6);
         log.flush();
         return f;
     }
+
+    /**
+     * Whether to capture each task graph as a CUDA graph on its first execution and replay it afterwards (one launch
+     * per graph instead of one per kernel, and no TornadoVM bytecode walk per kernel). Property {@value #CUDA_GRAPH}:
+     * {@code auto} (default: on for the PTX backend, which is the only one TornadoVM supports it on, unless
+     * profiling, whose per-task timings a replayed graph does not give), {@code on}, {@code off}.
+     */
+    static boolean cudaGraphs(TornadoDevice dev, boolean profile) {
+        String v = System.getProperty(CUDA_GRAPH, "auto");
+        boolean ptx = dev.getTornadoVMBackend() == TornadoVMBackendType.PTX;
+        return switch (v) {
+            case "auto" -> ptx && !profile;
+            case "off" -> false;
+            case "on" -> {
+                if (!ptx) throw new ModelException("-D" + CUDA_GRAPH + "=on: CUDA graphs need TornadoVM's PTX backend, the device is " + Devices.describe(dev));
+                yield true;
+            }
+            default -> throw new ModelException("-D" + CUDA_GRAPH + "=" + v + ": expected auto, on or off");
+        };
+    }
+
+    static final String CUDA_GRAPH = "minitron.cudaGraph";
+
+    /**
+     * Whether the norms, attention and projections use the work-group kernels of {@code kernels.Groups} or the
+     * one-work-item-per-row loops. Property {@value #KERNELS}: {@code auto} (default: work-groups on GPUs and other
+     * accelerators, loops on CPU devices such as PoCL, where each wins), {@code groups}, {@code loops}.
+     */
+    static boolean groupKernels(TornadoDevice dev) {
+        String v = System.getProperty(KERNELS, "auto");
+        return switch (v) {
+            case "auto" -> !Devices.isCpu(dev);
+            case "groups" -> true;
+            case "loops" -> false;
+            default -> throw new ModelException("-D" + KERNELS + "=" + v + ": expected auto, groups or loops");
+        };
+    }
+
+    static final String KERNELS = "minitron.gpu.kernels";
 
     /** The start of TornadoVM's message (its first two lines name the failing task), without terminal colours. */
     private static String describe(Throwable e) {

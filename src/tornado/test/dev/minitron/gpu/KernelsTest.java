@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import uk.ac.manchester.tornado.api.annotations.Parallel;
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
@@ -85,8 +86,23 @@ class KernelsTest {
         checkMatVec(type, true, 99);
     }
 
+    /**
+     * The work-group kernels ({@code kernels.Groups}), plain and residual, on rows of 320 (two full strides of 128
+     * work-items and a partial one). Same tolerance: each work-item sums at most 3 terms, then a tree of 7 levels.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
+    void matVecGroupsMatchCpuAndFloat64(DType type) {
+        checkMatVec(type, false, 320, true);
+        checkMatVec(type, true, 320, true);
+    }
+
     private static void checkMatVec(DType type, boolean accumulate) {
         checkMatVec(type, accumulate, kQuant(type) ? 512 : 96);
+    }
+
+    private static void checkMatVec(DType type, boolean accumulate, int cols) {
+        checkMatVec(type, accumulate, cols, false);
     }
 
     /** K-quant rows are whole super-blocks of 256 weights. */
@@ -94,7 +110,7 @@ class KernelsTest {
         return type == DType.Q4_K || type == DType.Q6_K;
     }
 
-    private static void checkMatVec(DType type, boolean accumulate, int cols) {
+    private static void checkMatVec(DType type, boolean accumulate, int cols, boolean groups) {
         int rows = 40, tokens = 3;
         Tensor w = TestData.matrix(type, rows, cols, 11 + type.ordinal());
         DeviceMatrix dm = DeviceMatrix.of(w);
@@ -103,7 +119,13 @@ class KernelsTest {
         FloatArray y0 = TestData.floatArray(MAX_TOKENS * rows, 6);
         IntArray batch = TestData.batch(MAX_TOKENS, 0, tokens, 1);
         FloatArray y = copy(y0);
-        OnDevice.run(in(dm.data, s.bf16(), s.f16(), x, batch, y), g -> dm.matVec(g, "matvec", s, x, y, batch, Batch.COUNT, accumulate), y);
+        if (groups) {
+            KernelContext kc = new KernelContext();
+            OnDevice.runGroups(in(dm.data, s.bf16(), s.f16(), x, batch, y), "matvec", rows,
+                    g -> dm.matVecGroups(g, "matvec", kc, s, x, y, batch, Batch.COUNT, accumulate), y);
+        } else {
+            OnDevice.run(in(dm.data, s.bf16(), s.f16(), x, batch, y), g -> dm.matVec(g, "matvec", s, x, y, batch, Batch.COUNT, accumulate), y);
+        }
         FloatArray yJava = copy(y0);
         runPlain(dm, s, x, yJava, batch, accumulate);
 

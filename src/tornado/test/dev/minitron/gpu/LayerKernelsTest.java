@@ -3,9 +3,13 @@ package dev.minitron.gpu;
 import dev.minitron.gpu.kernels.Argmax;
 import dev.minitron.gpu.kernels.Attention;
 import dev.minitron.gpu.kernels.Ffn;
+import dev.minitron.gpu.kernels.Groups;
 import dev.minitron.gpu.kernels.Norm;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 
@@ -33,8 +37,9 @@ class LayerKernelsTest {
      * outputs of magnitude up to ~6: float32 two-pass statistics over 96 values are within ~100 ulps of float64.
      * Also the final-norm form: only the last OUT_COUNT rows, written from row 0.
      */
-    @Test
-    void layerNormMatchesFloat64() {
+    @ParameterizedTest(name = "work-groups {0}")
+    @ValueSource(booleans = {false, true})
+    void layerNormMatchesFloat64(boolean groups) {
         int hidden = 96, tokens = 3;
         float eps = 1e-5f;
         float[] xs = TestData.floats(MAX_TOKENS * hidden, 31);
@@ -48,8 +53,14 @@ class LayerKernelsTest {
             FloatArray out = new FloatArray(MAX_TOKENS * hidden), outJava = new FloatArray(MAX_TOKENS * hidden);
             out.init(0f);
             outJava.init(0f);
-            OnDevice.run(in(x, gamma, beta, batch, out),
-                    g -> g.task("norm", Norm::layerNorm1p, x, out, gamma, beta, batch, hidden, eps, MAX_TOKENS, flag), out);
+            if (groups) {
+                KernelContext kc = new KernelContext();
+                OnDevice.runGroups(in(x, gamma, beta, batch, out), "norm", MAX_TOKENS,
+                        g -> g.task("norm", Groups::layerNorm1p, kc, x, out, gamma, beta, batch, hidden, eps, flag), out);
+            } else {
+                OnDevice.run(in(x, gamma, beta, batch, out),
+                        g -> g.task("norm", Norm::layerNorm1p, x, out, gamma, beta, batch, hidden, eps, MAX_TOKENS, flag), out);
+            }
             Norm.layerNorm1p(x, outJava, gamma, beta, batch, hidden, eps, MAX_TOKENS, flag);
             int rows = flag == 1 ? 1 : tokens, first = tokens - rows;
             for (int r = 0; r < rows; r++) {
@@ -144,8 +155,9 @@ class LayerKernelsTest {
      * Causal GQA for 2 tokens at positions 3 and 4 (cache rows 0..4 filled). Tolerance 1e-5 absolute: outputs are
      * convex combinations of values in [-1, 1]; float32 dot products of 16 terms and a softmax over at most 5.
      */
-    @Test
-    void attentionMatchesFloat64() {
+    @ParameterizedTest(name = "work-groups {0}")
+    @ValueSource(booleans = {false, true})
+    void attentionMatchesFloat64(boolean groups) {
         int tokens = 2, pos = 3, group = HEADS / KV_HEADS;
         float scale = (float) (1.0 / Math.sqrt(HEAD_DIM));
         FloatArray q = TestData.floatArray(MAX_TOKENS * QDIM, 61);
@@ -155,8 +167,14 @@ class LayerKernelsTest {
         out.init(7f);
         FloatArray outJava = copy(out), scoresJava = copy(scores);
         IntArray batch = TestData.batch(MAX_TOKENS, pos, tokens, 1);
-        OnDevice.run(in(q, kc, vc, scores, out, batch), g -> g.task("attention", Attention::attention, q, kc, vc, scores, out, batch,
-                HEADS, group, HEAD_DIM, KVDIM, CONTEXT, MAX_TOKENS, scale), out);
+        if (groups) {
+            KernelContext ctx = new KernelContext();
+            OnDevice.runGroups(in(q, kc, vc, scores, out, batch), "attention", MAX_TOKENS * HEADS, g -> g.task("attention",
+                    Groups::attention, ctx, q, kc, vc, scores, out, batch, HEADS, group, HEAD_DIM, KVDIM, CONTEXT, scale), out);
+        } else {
+            OnDevice.run(in(q, kc, vc, scores, out, batch), g -> g.task("attention", Attention::attention, q, kc, vc, scores, out, batch,
+                    HEADS, group, HEAD_DIM, KVDIM, CONTEXT, MAX_TOKENS, scale), out);
+        }
         Attention.attention(q, kc, vc, scoresJava, outJava, batch, HEADS, group, HEAD_DIM, KVDIM, CONTEXT, MAX_TOKENS, scale);
         for (int t = 0; t < tokens; t++) {
             for (int h = 0; h < HEADS; h++) {

@@ -1,6 +1,9 @@
 package dev.minitron.gpu;
 
+import dev.minitron.gpu.kernels.Groups;
+import uk.ac.manchester.tornado.api.GridScheduler;
 import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.WorkerGrid1D;
 import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
 import uk.ac.manchester.tornado.api.enums.DataTransferMode;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -35,6 +38,23 @@ final class OnDevice {
         g = addTask.apply(g).transferToHost(DataTransferMode.EVERY_EXECUTION, outputs);
         try (TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot())) {
             plan.execute();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * As {@link #run}, for a {@link Groups} kernel added as task {@code task}: the grid is {@code groups} work-groups
+     * of {@link Groups#GROUP} work-items.
+     */
+    static void runGroups(Object[] inputs, String task, int groups, UnaryOperator<TaskGraph> addTask, Object... outputs) {
+        String name = "test" + GRAPHS.incrementAndGet();
+        TaskGraph g = new TaskGraph(name).transferToDevice(DataTransferMode.EVERY_EXECUTION, inputs);
+        g = addTask.apply(g).transferToHost(DataTransferMode.EVERY_EXECUTION, outputs);
+        WorkerGrid1D grid = new WorkerGrid1D(groups * Groups.GROUP);
+        grid.setLocalWork(Groups.GROUP, 1, 1);
+        try (TornadoExecutionPlan plan = new TornadoExecutionPlan(g.snapshot())) {
+            plan.withGridScheduler(new GridScheduler(name + "." + task, grid)).execute();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

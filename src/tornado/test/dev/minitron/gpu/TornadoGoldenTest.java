@@ -70,6 +70,35 @@ class TornadoGoldenTest {
         System.out.printf("%s: max |logit - reference| = %.2e%n", model, worst);
     }
 
+    /**
+     * The same with the work-group kernels ({@code -Dminitron.gpu.kernels=groups}, what GPUs run; on PoCL the
+     * default is the loops), one model per dtype that has them and one K-quant file (its Q8_0-free matrices fall
+     * back to the loops inside the same graphs). Same tolerance: the sums are only reordered.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+            "tiny-a/hf-fp32, tiny-a/golden.json",
+            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json",
+            "tiny-a/hf-bf16, tiny-a/golden.json",
+            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json",
+            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json",
+            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json",
+    })
+    void groupKernelsMatchReference(String model, String golden) {
+        Model m = ModelLoader.load(Fixtures.path(model));
+        List<Prompt> prompts = Fixtures.golden(Fixtures.path(golden));
+        StringWriter log = new StringWriter();
+        float worst = 0;
+        System.setProperty(TornadoForward.KERNELS, "groups");
+        try (ForwardPass f = TornadoForward.open(m, 64, null, false, new PrintWriter(log, true))) {
+            assertTrue(log.toString().contains("work-group kernels"), log.toString());
+            for (int i : PROMPTS) worst = Math.max(worst, check(f, prompts.get(i), model));
+        } finally {
+            System.clearProperty(TornadoForward.KERNELS);
+        }
+        System.out.printf("%s (work-group kernels): max |logit - reference| = %.2e%n", model, worst);
+    }
+
     /** Runs one prompt; returns the largest logit difference seen. */
     static float check(ForwardPass f, Prompt p, String what) {
         int V = f.config().vocabSize(), T = p.tokens().length;

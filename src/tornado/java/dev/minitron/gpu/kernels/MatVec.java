@@ -223,7 +223,7 @@ public final class MatVec {
         return sc | (m << 8);
     }
 
-    private static void store(FloatArray y, int i, float value, int accumulate) {
+    static void store(FloatArray y, int i, float value, int accumulate) {
         if (accumulate != 0) {
             y.set(i, y.get(i) + value);
         } else {
