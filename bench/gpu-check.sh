@@ -42,7 +42,7 @@
 # $WORK/out): gpu-check.log, summary.txt, bench-*.json (one per variant and java), profile.txt land there (the device tool takes back 8 files at most).
 # GPU_VARIANTS ("tornado tornado-nograph tornado-loops": tornado = what a user gets (work-group kernels, CUDA graphs
 # on PTX); -nograph = -Dminitron.cudaGraph=off; -loops = -Dminitron.gpu.kernels=loops, no CUDA graphs), B_VARIANTS
-# (extra tornado variants for step b, default none), PROFILE (1), BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
+# (extra tornado variants for step b, default none), PROFILE (1), JAVA_BENCH (java; empty: no CPU bench), BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
 # caps at 4GB otherwise), HEAP (-Xmx, 16g), GPU_BENCH, CPU_BENCH, TOL_F32, TOL_BF16, TOL_BIG, FIXTURES
 # (names of the cases in step b).
 set -euo pipefail
@@ -78,6 +78,7 @@ GPU_BENCH="${GPU_BENCH:--p 128 -n 64 -r 3}"
 GPU_VARIANTS="${GPU_VARIANTS:-tornado tornado-nograph tornado-loops}"
 B_VARIANTS="${B_VARIANTS:-}"
 PROFILE="${PROFILE:-1}"
+JAVA_BENCH="${JAVA_BENCH-java}"
 CPU_BENCH="${CPU_BENCH:--p 128 -n 16 -r 1}"
 TOL_F32="${TOL_F32:-1e-3}"
 TOL_BF16="${TOL_BF16:-1e-2}"
@@ -482,7 +483,7 @@ if [ "$BIG" = 1 ]; then
         row d "bench" SKIPPED "no $BIG_SHAPE model"
     else
         list="$(IFS=,; echo "${BIG_MODELS[*]}")"
-        for B in $GPU_VARIANTS profile java; do
+        for B in $GPU_VARIANTS profile $JAVA_BENCH; do
             if [[ "$B" == tornado* || "$B" = profile ]] && [ "$TORNADO" = 0 ]; then skip_tornado d "bench $B"; continue; fi
             if [ "$B" = profile ]; then
                 [ "$PROFILE" = 1 ] || continue
