@@ -68,7 +68,7 @@ command -v python3 >/dev/null || die "python3 is needed (to re-store jars uncomp
 
 JAR="$ROOT/target/minitron-jvm.jar"
 [ -f "$JAR" ] || die "$JAR is missing: build it first (TORNADOVM_HOME=$SDK mvn -B -DskipTests package)"
-if unzip -l "$JAR" 2>/dev/null | grep -q 'dev/minitron/gpu/TornadoForward.class'; then
+if unzip -l "$JAR" 2>/dev/null | grep 'dev/minitron/gpu/TornadoForward.class' >/dev/null; then   # (not grep -q: under pipefail its early exit fails unzip)
     GPU_CLASSES=yes
 else
     GPU_CLASSES=no
