@@ -203,6 +203,14 @@ else
     echo "TornadoVM: none: $TORNADO_WHY"
 fi
 
+# TornadoVM's PTX library links libcuda.so.1 (the driver's): make sure the loader finds it
+if [ "$DRY" = 0 ] && ! ldconfig -p 2>/dev/null | grep 'libcuda\.so\.1' >/dev/null; then
+    for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/lib64; do
+        if [ -e "$d/libcuda.so.1" ]; then export LD_LIBRARY_PATH="$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; break; fi
+    done
+fi
+echo "libcuda.so.1: $(ldconfig -p 2>/dev/null | grep -m1 'libcuda\.so\.1' || true) LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
+
 JAR="$ROOT/target/minitron-jvm.jar"
 if [ -f "$JAR" ]; then
     echo "jar: $JAR (as it is)"
