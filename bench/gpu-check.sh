@@ -25,11 +25,10 @@
 #   c  a model of the real Minitron-8B shape synthesized on the machine (BIG_DTYPES="bf16 q8_0", GGUF, in
 #      $WORK/models; the synthesis starts in the background at once), one short prompt: GPU vs CPU logits
 #      (max abs diff relative to max |logit| <= TOL_BIG = 1e-2, and the same argmax)
-#   d  `minitron bench --backend tornado $GPU_BENCH` (-p 128 -n 64 -r 3) on the 8B models, then on the first of
-#      them the other GPU_VARIANTS (the same kernels without CUDA graphs; the one-row loop kernels), a
-#      `generate --profile` of 16 tokens (TornadoVM's per-task times), and `--backend java $CPU_BENCH`
-#      (-p 128 -n 16 -r 1: the CPU is ~50x slower, a full tg64 x 3 would not fit), --json: tokens/s, the
-#      bandwidth each backend measured, the floor and the fraction of it
+#   d  `minitron bench --backend tornado $GPU_BENCH` (-p 128 -n 64 -r 3) on the 8B models, a `generate
+#      --profile` of 16 tokens on the first (TornadoVM's per-task times), `--backend java $CPU_BENCH` (-p 128
+#      -n 16 -r 1: the CPU is ~50x slower, a full tg64 x 3 would not fit), then the one-row loop kernels on the
+#      first model (D_RUNS), --json: tokens/s, the bandwidth each backend measured, the floor and the fraction
 #   e  the table
 #
 # --dry-run   print the steps and commands, run nothing
@@ -40,9 +39,10 @@
 #             at B_END=40% of it and step c at C_END=65% at the latest, so that one slow step leaves time for d
 # Environment: WORK (scratch, default /tmp/gpu-check), OUT (results folder: the device tool sets it; default
 # $WORK/out): gpu-check.log, summary.txt, bench-*.json (one per variant and java), profile.txt land there (the device tool takes back 8 files at most).
-# GPU_VARIANTS ("tornado tornado-nograph tornado-loops": tornado = what a user gets (work-group kernels, CUDA graphs
-# on PTX); -nograph = -Dminitron.cudaGraph=off; -loops = -Dminitron.gpu.kernels=loops, no CUDA graphs), B_VARIANTS
-# (extra tornado variants for step b, default none), PROFILE (1), JAVA_BENCH (java; empty: no CPU bench), BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
+# D_RUNS (step d's runs in order, default "tornado profile java tornado-loops": tornado = the bench as a user gets
+# it (work-group kernels on a GPU), on every model; profile; java = the CPU bench; a tornado variant (tornado-loops =
+# -Dminitron.gpu.kernels=loops, the one-row kernels; tornado-graph = -Dminitron.cudaGraph=on) on the first model),
+# B_VARIANTS (tornado variants also run in step b, default none), BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
 # caps at 4GB otherwise), HEAP (-Xmx, 16g), GPU_BENCH, CPU_BENCH, TOL_F32, TOL_BF16, TOL_BIG, FIXTURES
 # (names of the cases in step b).
 set -euo pipefail
@@ -75,10 +75,8 @@ BIG_PROMPT="${BIG_PROMPT:-The capital of France is}"
 TORNADO_DEVICE_MEMORY="${TORNADO_DEVICE_MEMORY:-64GB}"
 HEAP="${HEAP:-16g}"
 GPU_BENCH="${GPU_BENCH:--p 128 -n 64 -r 3}"
-GPU_VARIANTS="${GPU_VARIANTS:-tornado tornado-nograph tornado-loops}"
+D_RUNS="${D_RUNS-tornado profile java tornado-loops}"
 B_VARIANTS="${B_VARIANTS:-}"
-PROFILE="${PROFILE:-1}"
-JAVA_BENCH="${JAVA_BENCH-java}"
 CPU_BENCH="${CPU_BENCH:--p 128 -n 16 -r 1}"
 TOL_F32="${TOL_F32:-1e-3}"
 TOL_BF16="${TOL_BF16:-1e-2}"
@@ -257,15 +255,20 @@ run_limited() {
         echo "  TIMEOUT after ${limit}s" | tee -a "$RUNS/$name.err"
     elif [ "$rc" != 0 ]; then
         sleep 1     # bin/minitron filters java's stderr through a process substitution: let it finish writing
-        echo "  exit $rc: $(grep -v '^\s*at ' "$RUNS/$name.err" | grep . | tail -3 | tr '\n' ' ')"
+        echo "  exit $rc; the end of its stderr:"
+        grep -v '^\s*at \|^#\s*$' "$RUNS/$name.err" | grep . | tail -25 | cut -c1-300 | sed 's/^/  | /'
+        local h; for h in $(grep -o '/[^ ]*hs_err_pid[0-9]*\.log' "$RUNS/$name.err" "$RUNS/$name.out" 2>/dev/null | sed 's/^[^:]*://' | sort -u); do
+            echo "  $h:"; grep -m8 -A3 '^# Problematic frame\|^Stack: \|^Native frames\|^# *Internal Error\|^# *SIG' "$h" 2>/dev/null | head -30 | sed 's/^/  | /'
+            grep -m1 -A12 '^Java frames' "$h" 2>/dev/null | sed 's/^/  | /'
+        done
     fi
     return "$rc"
 }
 variant_opts() { # the JVM options of a tornado variant
     case "$1" in
         tornado) echo "" ;;
-        tornado-nograph) echo "-Dminitron.cudaGraph=off" ;;
-        tornado-loops) echo "-Dminitron.gpu.kernels=loops -Dminitron.cudaGraph=off" ;;
+        tornado-graph) echo "-Dminitron.cudaGraph=on" ;;
+        tornado-loops) echo "-Dminitron.gpu.kernels=loops" ;;
         *) echo "-Dunknown.variant=$1" ;;
     esac
 }
@@ -294,9 +297,11 @@ def load(path):
     return json.loads(lines[-1])
 
 def maxdiff(a, b):
+    """Largest |a - b|; inf for a length mismatch or a NaN (which the JSON carries as the string "NaN")."""
     if len(a) != len(b):
         return float("inf")
-    return max((abs(x - y) for x, y in zip(a, b)), default=0.0)
+    diffs = (abs(float(x) - float(y)) for x, y in zip(a, b))
+    return max((d if d == d else float("inf") for d in diffs), default=0.0)
 
 def argmax(a):
     return max(range(len(a)), key=a.__getitem__)
@@ -328,7 +333,7 @@ elif cmd == "fixture":                   # golden idx tol score gen [java_score]
     parts.append("greedy %d/%d tokens = reference%s" % (same, len(want), "" if first is None else " (first difference at %d)" % first))
     print(("PASS " if ok else "FAIL ") + "; ".join(parts))
 elif cmd == "big":                       # cpu_score gpu_score tol
-    a, b, tol = load(sys.argv[2])["logits"], load(sys.argv[3])["logits"], float(sys.argv[4])
+    a, b, tol = [float(v) for v in load(sys.argv[2])["logits"]], [float(v) for v in load(sys.argv[3])["logits"]], float(sys.argv[4])
     d = maxdiff(a, b)
     scale = max(abs(x) for x in a) or 1.0
     same = argmax(a) == argmax(b)
@@ -491,10 +496,9 @@ if [ "$BIG" = 1 ]; then
         row d "bench" SKIPPED "no $BIG_SHAPE model"
     else
         list="$(IFS=,; echo "${BIG_MODELS[*]}")"
-        for B in $GPU_VARIANTS profile $JAVA_BENCH; do
+        for B in $D_RUNS; do
             if [[ "$B" == tornado* || "$B" = profile ]] && [ "$TORNADO" = 0 ]; then skip_tornado d "bench $B"; continue; fi
             if [ "$B" = profile ]; then
-                [ "$PROFILE" = 1 ] || continue
                 if run_limited 200 profile tornado generate -m "${BIG_MODELS[0]}" -p "$BIG_PROMPT" -n 16 --temp 0 --ignore-eos --profile; then
                     [ "$DRY" = 1 ] || { sed -n '/tornado profile/,$p' "$RUNS/profile.err" > "$RESULTS/profile.txt"; cat "$RESULTS/profile.txt"
                                         row d "profile $(basename "${BIG_MODELS[0]}" .gguf)" INFO "per-task table in profile.txt"; }

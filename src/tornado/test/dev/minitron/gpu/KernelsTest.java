@@ -87,14 +87,17 @@ class KernelsTest {
     }
 
     /**
-     * The work-group kernels ({@code kernels.Groups}), plain and residual, on rows of 320 (two full strides of 128
-     * work-items and a partial one). Same tolerance: each work-item sums at most 3 terms, then a tree of 7 levels.
+     * The work-group kernels ({@code kernels.Groups}), plain and residual, on rows of 320 (two strides of 128
+     * work-items and a partial one, all in the tail loop) and 1088 (two unrolled steps of 4 x 128, then the tail).
+     * Same tolerance: a work-item sums at most 3 terms into each of its four sums, then a tree of 7 levels.
      */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
     void matVecGroupsMatchCpuAndFloat64(DType type) {
-        checkMatVec(type, false, 320, true);
-        checkMatVec(type, true, 320, true);
+        for (int cols : new int[]{320, 1088}) {
+            checkMatVec(type, false, cols, true);
+            checkMatVec(type, true, cols, true);
+        }
     }
 
     private static void checkMatVec(DType type, boolean accumulate) {
