@@ -72,7 +72,7 @@ public final class BenchCommand implements Callable<Integer> {
         ObjectMapper om = new ObjectMapper();
         if (json) {
             Map<String, Object> o = new LinkedHashMap<>();
-            o.put("machine", Bench.machine());
+            o.put("machine", Bench.machine(backends.contains("tornado")));
             o.put("rows", rows);
             out.println(om.writeValueAsString(o));
         } else if (csv) {
@@ -84,7 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
                         r.bytesPerToken(), r.bandwidthGBps(), r.floorTokensPerS(), r.floorFraction(), r.gflops());
             }
         } else {
-            out.printf("machine: %s%n", Bench.machine());
+            out.printf("machine: %s%n", Bench.machine(backends.contains("tornado")));
             out.printf("| %-28s | %-9s | %-7s | %3s | %-6s | %15s | %9s | %10s | %7s | %7s |%n", "model", "dtype", "backend",
                     "thr", "test", "tokens/s", "GB/token", "floor t/s", "floor %", "GFLOP/s");
             out.println("|" + "-".repeat(30) + "|" + "-".repeat(11) + "|" + "-".repeat(9) + "|" + "-".repeat(5) + "|"

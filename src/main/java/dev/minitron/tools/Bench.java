@@ -44,7 +44,8 @@ public final class Bench {
                       @JsonProperty("floor_fraction") double floorFraction,
                       double gflops) {}
 
-    public static Map<String, Object> machine() {
+    /** The machine the rows were measured on; {@code tornado}: the TornadoVM devices are listed too. */
+    public static Map<String, Object> machine(boolean tornado) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("cpu", cpuName());
         m.put("cores", Runtime.getRuntime().availableProcessors());
@@ -52,7 +53,7 @@ public final class Bench {
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
         m.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
         m.put("vector_bits", jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
-        m.put("tornadovm", "not used (java backend)");
+        m.put("tornadovm", tornado ? String.join("; ", Backends.tornadoDevices()) : "not used (java backend)");
         return m;
     }
 

@@ -1,6 +1,7 @@
 package dev.minitron.gpu;
 
 import dev.minitron.gpu.kernels.Batch;
+import dev.minitron.gpu.kernels.Groups;
 import dev.minitron.gpu.kernels.MatVec;
 import dev.minitron.gpu.kernels.Norm;
 import dev.minitron.tensor.DType;
@@ -26,8 +27,8 @@ import java.util.function.Consumer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Kernel timings on the device: the matVec loop kernels per dtype, and the loop kernels against their
- * KernelContext candidates ({@link GroupKernelCandidates}, checked for equal results on the way). Median kernel
+ * Kernel timings on the device: the matVec loop kernels per dtype, and the one-row loop kernels against the
+ * work-group ones of {@code kernels.Groups} (checked for equal results on the way). Median kernel
  * time of 30 runs from TornadoVM's profiler. Not part of the test run:
  * {@code mvn -o test -Dtest=dev.minitron.gpu.KernelBench -Dminitron.gpu.bench=true -Dsurefire.failIfNoSpecifiedTests=false}.
  */
@@ -66,14 +67,13 @@ class KernelBench {
             double loop = time(g -> g.task("k", MatVec::matVecBF16, w, scale, x, y1, batch, rows, cols, Batch.COUNT, 0)
                     .transferToHost(DataTransferMode.UNDER_DEMAND, y1), new WorkerGrid1D(rows), 16, new Object[]{w, scale, x, batch}, y1);
             KernelContext kc = new KernelContext();
-            for (int group : new int[]{16, 64}) {
-                double grp = time(g -> g.task("k", GroupKernelCandidates::matVecBF16Group, kc, w, scale, x, y2, batch, rows, cols,
-                        Batch.COUNT, 0, group).transferToHost(DataTransferMode.UNDER_DEMAND, y2), new WorkerGrid1D(rows * group), group,
-                        new Object[]{w, scale, x, batch}, y2);
-                System.out.printf("matVecBF16 %5d x %4d: loop (local 16) %9.1f us   group of %2d %9.1f us%n", rows, cols, loop, group, grp);
-                // same results (after the timed runs, which leave y1 / y2 on the device)
-                for (int r = 0; r < rows; r++) assertEquals(y1.get(r), y2.get(r), 1e-4f * cols);
-            }
+            double grp = time(g -> g.task("k", Groups::matVecBF16, kc, w, scale, x, y2, batch, rows, cols, Batch.COUNT, 0)
+                    .transferToHost(DataTransferMode.UNDER_DEMAND, y2), new WorkerGrid1D(rows * Groups.GROUP), Groups.GROUP,
+                    new Object[]{w, scale, x, batch}, y2);
+            System.out.printf("matVecBF16 %5d x %4d: loop (local 16) %9.1f us   work-groups of %d %9.1f us%n", rows, cols, loop,
+                    Groups.GROUP, grp);
+            // same results (after the timed runs, which leave y1 / y2 on the device)
+            for (int r = 0; r < rows; r++) assertEquals(y1.get(r), y2.get(r), 1e-4f * cols);
         }
     }
 
@@ -86,13 +86,11 @@ class KernelBench {
             double loop = time(g -> g.task("k", Norm::layerNorm1p, x, o1, gamma, beta, batch, hidden, 1e-5f, 16, 0)
                     .transferToHost(DataTransferMode.UNDER_DEMAND, o1), new WorkerGrid1D(16), 16, new Object[]{x, gamma, beta, batch}, o1);
             KernelContext kc = new KernelContext();
-            for (int group : new int[]{16, 64, 256}) {
-                double grp = time(g -> g.task("k", GroupKernelCandidates::layerNorm1pGroup, kc, x, o2, gamma, beta, batch, hidden,
-                        1e-5f, 0, group).transferToHost(DataTransferMode.UNDER_DEMAND, o2), new WorkerGrid1D(16 * group), group,
-                        new Object[]{x, gamma, beta, batch}, o2);
-                System.out.printf("layerNorm1p %4d: loop %8.1f us   group of %3d %8.1f us%n", hidden, loop, group, grp);
-                for (int i = 0; i < hidden; i++) assertEquals(o1.get(i), o2.get(i), 1e-4f);
-            }
+            double grp = time(g -> g.task("k", Groups::layerNorm1p, kc, x, o2, gamma, beta, batch, hidden, 1e-5f, 0)
+                    .transferToHost(DataTransferMode.UNDER_DEMAND, o2), new WorkerGrid1D(16 * Groups.GROUP), Groups.GROUP,
+                    new Object[]{x, gamma, beta, batch}, o2);
+            System.out.printf("layerNorm1p %4d: loop %8.1f us   work-groups of %d %8.1f us%n", hidden, loop, Groups.GROUP, grp);
+            for (int i = 0; i < hidden; i++) assertEquals(o1.get(i), o2.get(i), 1e-4f);
         }
     }
 

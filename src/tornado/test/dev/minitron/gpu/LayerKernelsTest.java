@@ -8,6 +8,7 @@ import dev.minitron.gpu.kernels.Norm;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import uk.ac.manchester.tornado.api.KernelContext;
 import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
@@ -152,30 +153,32 @@ class LayerKernelsTest {
     }
 
     /**
-     * Causal GQA for 2 tokens at positions 3 and 4 (cache rows 0..4 filled). Tolerance 1e-5 absolute: outputs are
-     * convex combinations of values in [-1, 1]; float32 dot products of 16 terms and a softmax over at most 5.
+     * Causal GQA for 2 tokens at positions {@code pos} and {@code pos + 1} (cache rows 0..pos+1 filled), with a
+     * context of 12 and of 300 (more positions than a work-group has work-items, so each one loops over several).
+     * Tolerance max(1e-5, n * 2^-24) absolute, n the positions summed: outputs are convex combinations of values in
+     * [-1, 1], float32 dot products of 16 terms, a softmax and a weighted sum over at most n terms.
      */
-    @ParameterizedTest(name = "work-groups {0}")
-    @ValueSource(booleans = {false, true})
-    void attentionMatchesFloat64(boolean groups) {
-        int tokens = 2, pos = 3, group = HEADS / KV_HEADS;
+    @ParameterizedTest(name = "work-groups {0}, context {1}, pos {2}")
+    @CsvSource({"false, 12, 3", "true, 12, 3", "false, 300, 290", "true, 300, 290"})
+    void attentionMatchesFloat64(boolean groups, int context, int pos) {
+        int tokens = 2, group = HEADS / KV_HEADS;
         float scale = (float) (1.0 / Math.sqrt(HEAD_DIM));
         FloatArray q = TestData.floatArray(MAX_TOKENS * QDIM, 61);
-        FloatArray kc = TestData.floatArray(CONTEXT * KVDIM, 62), vc = TestData.floatArray(CONTEXT * KVDIM, 63);
+        FloatArray kc = TestData.floatArray(context * KVDIM, 62), vc = TestData.floatArray(context * KVDIM, 63);
         for (int i = 3 * q.getSize() / 4; i < q.getSize(); i++) q.set(i, 100f); // unused token slot: must not matter
-        FloatArray scores = new FloatArray(MAX_TOKENS * HEADS * CONTEXT), out = new FloatArray(MAX_TOKENS * QDIM);
+        FloatArray scores = new FloatArray(MAX_TOKENS * HEADS * context), out = new FloatArray(MAX_TOKENS * QDIM);
         out.init(7f);
         FloatArray outJava = copy(out), scoresJava = copy(scores);
         IntArray batch = TestData.batch(MAX_TOKENS, pos, tokens, 1);
         if (groups) {
             KernelContext ctx = new KernelContext();
             OnDevice.runGroups(in(q, kc, vc, scores, out, batch), "attention", MAX_TOKENS * HEADS, g -> g.task("attention",
-                    Groups::attention, ctx, q, kc, vc, scores, out, batch, HEADS, group, HEAD_DIM, KVDIM, CONTEXT, scale), out);
+                    Groups::attention, ctx, q, kc, vc, scores, out, batch, HEADS, group, HEAD_DIM, KVDIM, context, scale), out);
         } else {
             OnDevice.run(in(q, kc, vc, scores, out, batch), g -> g.task("attention", Attention::attention, q, kc, vc, scores, out, batch,
-                    HEADS, group, HEAD_DIM, KVDIM, CONTEXT, MAX_TOKENS, scale), out);
+                    HEADS, group, HEAD_DIM, KVDIM, context, MAX_TOKENS, scale), out);
         }
-        Attention.attention(q, kc, vc, scoresJava, outJava, batch, HEADS, group, HEAD_DIM, KVDIM, CONTEXT, MAX_TOKENS, scale);
+        Attention.attention(q, kc, vc, scoresJava, outJava, batch, HEADS, group, HEAD_DIM, KVDIM, context, MAX_TOKENS, scale);
         for (int t = 0; t < tokens; t++) {
             for (int h = 0; h < HEADS; h++) {
                 int n = pos + t + 1, kvo = (h / group) * HEAD_DIM, qo = (t * HEADS + h) * HEAD_DIM;
@@ -190,8 +193,9 @@ class LayerKernelsTest {
                 for (int i = 0; i < HEAD_DIM; i++) {
                     double ref = 0;
                     for (int p = 0; p < n; p++) ref += s[p] / sum * vc.get(p * KVDIM + kvo + i);
-                    assertEquals(ref, out.get(qo + i), 1e-5, "device t" + t + " h" + h + " i" + i);
-                    assertEquals(ref, outJava.get(qo + i), 1e-5, "java t" + t + " h" + h + " i" + i);
+                    double tol = Math.max(1e-5, n * 0x1p-24);
+                    assertEquals(ref, out.get(qo + i), tol, "device t" + t + " h" + h + " i" + i);
+                    assertEquals(ref, outJava.get(qo + i), tol, "java t" + t + " h" + h + " i" + i);
                 }
             }
         }
