@@ -100,9 +100,9 @@ final class DeviceMatrix {
         };
     }
 
-    /** Whether {@link Groups} has a work-group kernel for this dtype (the K-quants have only the one-row loops). */
+    /** Whether {@link Groups} has a work-group kernel for this dtype (all the device dtypes have one). */
     boolean hasGroupKernel() {
-        return dtype == DType.F32 || dtype == DType.BF16 || dtype == DType.F16 || dtype == DType.Q8_0;
+        return SUPPORTED.contains(dtype);
     }
 
     /**
@@ -117,6 +117,8 @@ final class DeviceMatrix {
             case BF16 -> g.task(id, Groups::matVecBF16, kc, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, acc);
             case F16 -> g.task(id, Groups::matVecF16, kc, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
             case Q8_0 -> g.task(id, Groups::matVecQ8_0, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
+            case Q4_K -> g.task(id, Groups::matVecQ4_K, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
+            case Q6_K -> g.task(id, Groups::matVecQ6_K, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
             default -> throw new IllegalStateException("no work-group kernel for " + dtype);
         };
     }

@@ -88,13 +88,14 @@ class KernelsTest {
 
     /**
      * The work-group kernels ({@code kernels.Groups}), plain and residual, on rows of 320 (two strides of 128
-     * work-items and a partial one, all in the tail loop) and 1088 (two unrolled steps of 4 x 128, then the tail).
+     * work-items and a partial one, all in the tail loop) and 1088 (two unrolled steps of 4 x 128, then the tail);
+     * K-quant rows of 512 (one unrolled step) and 1280 (two, then two strides of the tail).
      * Same tolerance: a work-item sums at most 3 terms into each of its four sums, then a tree of 7 levels.
      */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0"})
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0", "Q4_K", "Q6_K"})
     void matVecGroupsMatchCpuAndFloat64(DType type) {
-        for (int cols : new int[]{320, 1088}) {
+        for (int cols : kQuant(type) ? new int[]{512, 1280} : new int[]{320, 1088}) {
             checkMatVec(type, false, cols, true);
             checkMatVec(type, true, cols, true);
         }

@@ -72,8 +72,7 @@ class TornadoGoldenTest {
 
     /**
      * The same with the work-group kernels ({@code -Dminitron.gpu.kernels=groups}, what GPUs run; on PoCL the
-     * default is the loops), one model per dtype that has them and one K-quant file (its Q8_0-free matrices fall
-     * back to the loops inside the same graphs). Same tolerance: the sums are only reordered.
+     * default is the loops), one model per dtype. Same tolerance: the sums are only reordered.
      */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
@@ -83,6 +82,7 @@ class TornadoGoldenTest {
             "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json",
             "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json",
             "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json",
+            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json",
     })
     void groupKernelsMatchReference(String model, String golden) {
         Model m = ModelLoader.load(Fixtures.path(model));

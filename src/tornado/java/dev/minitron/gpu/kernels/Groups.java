@@ -159,6 +159,94 @@ public final class Groups {
     }
 
     /**
+     * As {@link MatVec#matVecQ4_K}: work-item {@code c} of a row decodes weight {@code c} on its own
+     * ({@link #q4k}); the 32 work-items of a warp share a sub-block, so its scales are one broadcast load.
+     */
+    public static void matVecQ4_K(KernelContext kc, ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
+                                  IntArray batch, int rows, int cols, int countSlot, int accumulate) {
+        float[] partial = kc.allocateFloatLocalArray(GROUP);
+        int r = kc.groupIdx, lid = kc.localIdx;
+        int tokens = batch.get(countSlot);
+        int row = r * (cols / 256) * 144;
+        for (int t = 0; t < tokens; t++) {
+            int in = t * cols;
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+            int c = lid;
+            for (; c + 3 * GROUP < cols; c += 4 * GROUP) {
+                s0 += q4k(w, row, c, f16Scale) * x.get(in + c);
+                s1 += q4k(w, row, c + GROUP, f16Scale) * x.get(in + c + GROUP);
+                s2 += q4k(w, row, c + 2 * GROUP, f16Scale) * x.get(in + c + 2 * GROUP);
+                s3 += q4k(w, row, c + 3 * GROUP, f16Scale) * x.get(in + c + 3 * GROUP);
+            }
+            for (; c < cols; c += GROUP) {
+                s0 += q4k(w, row, c, f16Scale) * x.get(in + c);
+            }
+            partial[lid] = (s0 + s1) + (s2 + s3);
+            for (int stride = GROUP / 2; stride > 0; stride /= 2) {
+                kc.localBarrier();
+                if (lid < stride) partial[lid] += partial[lid + stride];
+            }
+            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
+            kc.localBarrier();
+        }
+    }
+
+    /** As {@link MatVec#matVecQ6_K}, one weight per work-item ({@link #q6k}). */
+    public static void matVecQ6_K(KernelContext kc, ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
+                                  IntArray batch, int rows, int cols, int countSlot, int accumulate) {
+        float[] partial = kc.allocateFloatLocalArray(GROUP);
+        int r = kc.groupIdx, lid = kc.localIdx;
+        int tokens = batch.get(countSlot);
+        int row = r * (cols / 256) * 210;
+        for (int t = 0; t < tokens; t++) {
+            int in = t * cols;
+            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+            int c = lid;
+            for (; c + 3 * GROUP < cols; c += 4 * GROUP) {
+                s0 += q6k(w, row, c, f16Scale) * x.get(in + c);
+                s1 += q6k(w, row, c + GROUP, f16Scale) * x.get(in + c + GROUP);
+                s2 += q6k(w, row, c + 2 * GROUP, f16Scale) * x.get(in + c + 2 * GROUP);
+                s3 += q6k(w, row, c + 3 * GROUP, f16Scale) * x.get(in + c + 3 * GROUP);
+            }
+            for (; c < cols; c += GROUP) {
+                s0 += q6k(w, row, c, f16Scale) * x.get(in + c);
+            }
+            partial[lid] = (s0 + s1) + (s2 + s3);
+            for (int stride = GROUP / 2; stride > 0; stride /= 2) {
+                kc.localBarrier();
+                if (lid < stride) partial[lid] += partial[lid + stride];
+            }
+            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
+            kc.localBarrier();
+        }
+    }
+
+    /**
+     * Weight {@code c} of the Q4_K row starting at byte {@code row}: super-block {@code c / 256}, sub-block
+     * {@code j = (c % 256) / 32}, nibble {@code j % 2} of {@code qs[32 (j / 2) + c % 32]}: d*sc*q - dmin*m (the
+     * layout is on {@link MatVec#matVecQ4_K}).
+     */
+    static float q4k(ByteArray w, int row, int c, FloatArray f16Scale) {
+        int at = row + (c / 256) * 144, j = (c % 256) / 32;
+        int sm = MatVec.scaleMinK4(w, at + 4, j);
+        int q = (MatVec.u8(w, at + 16 + 32 * (j / 2) + c % 32) >> (4 * (j % 2))) & 0xF;
+        return MatVec.half(w, at, f16Scale) * (sm & 0xFF) * q - MatVec.half(w, at + 2, f16Scale) * (sm >> 8);
+    }
+
+    /**
+     * Weight {@code c} of the Q6_K row starting at byte {@code row}: in super-block {@code c / 256}, half
+     * {@code h}, quarter {@code k} and lane {@code l} of {@code c % 256 = 128 h + 32 k + l}: d * scale * (q - 32)
+     * (the layout is on {@link MatVec#matVecQ6_K}; the 32 is subtracted in float, as there).
+     */
+    static float q6k(ByteArray w, int row, int c, FloatArray f16Scale) {
+        int at = row + (c / 256) * 210, i = c % 256;
+        int h = i / 128, k = (i % 128) / 32, l = i % 32;
+        int q = ((MatVec.u8(w, at + 64 * h + 32 * (k % 2) + l) >> (4 * (k / 2))) & 0xF)
+                | (((MatVec.u8(w, at + 128 + 32 * h + l) >> (2 * k)) & 3) << 4);
+        return MatVec.half(w, at + 208, f16Scale) * w.get(at + 192 + 8 * h + l / 16 + 2 * k) * ((float) q - 32f);
+    }
+
+    /**
      * As {@link Norm#layerNorm1p}, one work-group per token row ({@code maxTokens * GROUP} work-items); the
      * statistics are the same two passes, each a strided sum and a tree reduction.
      */
