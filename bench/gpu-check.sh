@@ -39,9 +39,10 @@
 #             at B_END=40% of it and step c at C_END=65% at the latest, so that one slow step leaves time for d
 # Environment: WORK (scratch, default /tmp/gpu-check), OUT (results folder: the device tool sets it; default
 # $WORK/out): gpu-check.log, summary.txt, bench-*.json (one per variant and java), profile.txt land there (the device tool takes back 8 files at most).
-# D_RUNS (step d's runs in order, default "tornado profile java tornado-loops": tornado = the bench as a user gets
-# it (work-group kernels on a GPU), on every model; profile; java = the CPU bench; a tornado variant (tornado-loops =
-# -Dminitron.gpu.kernels=loops, the one-row kernels; tornado-graph = -Dminitron.cudaGraph=on) on the first model),
+# D_RUNS (step d's runs in order, default "tornado profile java profile-loops tornado-loops": tornado = the bench as
+# a user gets it (work-group kernels on a GPU), on every model; profile = `generate --profile` on the first model;
+# java = the CPU bench; a tornado variant (tornado-loops = -Dminitron.gpu.kernels=loops, the one-row kernels;
+# tornado-graph = -Dminitron.cudaGraph=on) benches the first model, profile-VARIANT profiles it),
 # B_VARIANTS (tornado variants also run in step b, default none), BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
 # caps at 4GB otherwise), HEAP (-Xmx, 16g), GPU_BENCH, CPU_BENCH, TOL_F32, TOL_BF16, TOL_BIG, FIXTURES
 # (names of the cases in step b).
@@ -75,7 +76,7 @@ BIG_PROMPT="${BIG_PROMPT:-The capital of France is}"
 TORNADO_DEVICE_MEMORY="${TORNADO_DEVICE_MEMORY:-64GB}"
 HEAP="${HEAP:-16g}"
 GPU_BENCH="${GPU_BENCH:--p 128 -n 64 -r 3}"
-D_RUNS="${D_RUNS-tornado profile java tornado-loops}"
+D_RUNS="${D_RUNS-tornado profile java profile-loops tornado-loops}"
 B_VARIANTS="${B_VARIANTS:-}"
 CPU_BENCH="${CPU_BENCH:--p 128 -n 16 -r 1}"
 TOL_F32="${TOL_F32:-1e-3}"
@@ -146,6 +147,7 @@ print_table() {
 }
 
 mkdir -p "$WORK" "$RUNS" "$RESULTS" 2>/dev/null || true
+[ "$DRY" = 1 ] || rm -f "$RESULTS/profile.txt"
 if [ "$DRY" = 0 ]; then
     exec > >(tee "$RESULTS/gpu-check.log") 2>&1
     TEE_PID=$!
@@ -497,13 +499,15 @@ if [ "$BIG" = 1 ]; then
     else
         list="$(IFS=,; echo "${BIG_MODELS[*]}")"
         for B in $D_RUNS; do
-            if [[ "$B" == tornado* || "$B" = profile ]] && [ "$TORNADO" = 0 ]; then skip_tornado d "bench $B"; continue; fi
-            if [ "$B" = profile ]; then
-                if run_limited 200 profile tornado generate -m "${BIG_MODELS[0]}" -p "$BIG_PROMPT" -n 16 --temp 0 --ignore-eos --profile; then
-                    [ "$DRY" = 1 ] || { sed -n '/tornado profile/,$p' "$RUNS/profile.err" > "$RESULTS/profile.txt"; cat "$RESULTS/profile.txt"
-                                        row d "profile $(basename "${BIG_MODELS[0]}" .gguf)" INFO "per-task table in profile.txt"; }
+            if [[ "$B" == tornado* || "$B" == profile* ]] && [ "$TORNADO" = 0 ]; then skip_tornado d "bench $B"; continue; fi
+            if [[ "$B" == profile* ]]; then       # profile, profile-loops, ...: the variant's per-task table
+                v="tornado${B#profile}"
+                if run_limited 200 "$B" "$v" generate -m "${BIG_MODELS[0]}" -p "$BIG_PROMPT" -n 16 --temp 0 --ignore-eos --profile; then
+                    [ "$DRY" = 1 ] || { { echo "== $B ($v)"; sed -n '/tornado profile/,$p' "$RUNS/$B.err"; } >> "$RESULTS/profile.txt"
+                                        sed -n '/tornado profile/,$p' "$RUNS/$B.err"
+                                        row d "$B $(basename "${BIG_MODELS[0]}" .gguf)" INFO "per-task table in profile.txt"; }
                 else
-                    [ "$DRY" = 1 ] || row d "profile" FAILED "$(first_error profile)"
+                    [ "$DRY" = 1 ] || row d "$B" FAILED "$(first_error "$B")"
                 fi
                 continue
             fi
