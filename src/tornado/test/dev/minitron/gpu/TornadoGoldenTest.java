@@ -44,59 +44,46 @@ class TornadoGoldenTest {
         OnDevice.assumeTornadoRuntime();
     }
 
-    @ParameterizedTest(name = "{0}")
+    /**
+     * Each model with the device's default kernels (on PoCL the one-row loops) and, for one model per dtype, with
+     * the work-group kernels that GPUs run ({@code -Dminitron.gpu.kernels=groups}); the same tolerance for both:
+     * the sums are only reordered.
+     */
+    @ParameterizedTest(name = "{0} ({2} kernels)")
     @CsvSource({
-            "tiny-a/hf-fp32, tiny-a/golden.json",
-            "tiny-a/gguf/tiny-a-f32.gguf, tiny-a/golden.json",
-            "tiny-b/hf-fp32, tiny-b/golden.json",
-            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json",
-            "tiny-a/hf-bf16, tiny-a/golden.json",
-            "tiny-b/hf-bf16, tiny-b/golden.json",
-            "tiny-a/gguf/tiny-a-bf16.gguf, tiny-a/gguf/golden-bf16-dequant.json",
-            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json",
-            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json",
-            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json",
-            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json",
+            "tiny-a/hf-fp32, tiny-a/golden.json, auto",
+            "tiny-a/gguf/tiny-a-f32.gguf, tiny-a/golden.json, auto",
+            "tiny-b/hf-fp32, tiny-b/golden.json, auto",
+            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json, auto",
+            "tiny-a/hf-bf16, tiny-a/golden.json, auto",
+            "tiny-b/hf-bf16, tiny-b/golden.json, auto",
+            "tiny-a/gguf/tiny-a-bf16.gguf, tiny-a/gguf/golden-bf16-dequant.json, auto",
+            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json, auto",
+            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json, auto",
+            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json, auto",
+            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json, auto",
+            "tiny-a/hf-fp32, tiny-a/golden.json, groups",
+            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json, groups",
+            "tiny-a/hf-bf16, tiny-a/golden.json, groups",
+            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json, groups",
+            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json, groups",
+            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json, groups",
+            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json, groups",
     })
-    void matchesReference(String model, String golden) {
+    void matchesReference(String model, String golden, String kernels) {
         Model m = ModelLoader.load(Fixtures.path(model));
         List<Prompt> prompts = Fixtures.golden(Fixtures.path(golden));
         StringWriter log = new StringWriter();
         float worst = 0;
+        System.setProperty(TornadoForward.KERNELS, kernels);
         try (ForwardPass f = TornadoForward.open(m, 64, null, false, new PrintWriter(log, true))) {
             assertTrue(log.toString().contains("JIT compile"), log.toString());
-            for (int i : PROMPTS) worst = Math.max(worst, check(f, prompts.get(i), model));
-        }
-        System.out.printf("%s: max |logit - reference| = %.2e%n", model, worst);
-    }
-
-    /**
-     * The same with the work-group kernels ({@code -Dminitron.gpu.kernels=groups}, what GPUs run; on PoCL the
-     * default is the loops), one model per dtype. Same tolerance: the sums are only reordered.
-     */
-    @ParameterizedTest(name = "{0}")
-    @CsvSource({
-            "tiny-a/hf-fp32, tiny-a/golden.json",
-            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json",
-            "tiny-a/hf-bf16, tiny-a/golden.json",
-            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json",
-            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json",
-            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json",
-            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json",
-    })
-    void groupKernelsMatchReference(String model, String golden) {
-        Model m = ModelLoader.load(Fixtures.path(model));
-        List<Prompt> prompts = Fixtures.golden(Fixtures.path(golden));
-        StringWriter log = new StringWriter();
-        float worst = 0;
-        System.setProperty(TornadoForward.KERNELS, "groups");
-        try (ForwardPass f = TornadoForward.open(m, 64, null, false, new PrintWriter(log, true))) {
-            assertTrue(log.toString().contains("work-group kernels"), log.toString());
+            if (kernels.equals("groups")) assertTrue(log.toString().contains("work-group kernels"), log.toString());
             for (int i : PROMPTS) worst = Math.max(worst, check(f, prompts.get(i), model));
         } finally {
             System.clearProperty(TornadoForward.KERNELS);
         }
-        System.out.printf("%s (work-group kernels): max |logit - reference| = %.2e%n", model, worst);
+        System.out.printf("%s (%s kernels): max |logit - reference| = %.2e%n", model, kernels, worst);
     }
 
     /** Runs one prompt; returns the largest logit difference seen. */
