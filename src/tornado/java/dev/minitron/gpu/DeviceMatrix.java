@@ -117,8 +117,8 @@ final class DeviceMatrix {
             case BF16 -> g.task(id, Groups::matVecBF16, kc, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, acc);
             case F16 -> g.task(id, Groups::matVecF16, kc, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
             case Q8_0 -> g.task(id, Groups::matVecQ8_0, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
-            case Q4_K -> g.task(id, Groups::matVecQ4_K, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
-            case Q6_K -> g.task(id, Groups::matVecQ6_K, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
+            case Q4_K, Q6_K -> g.task(id, Groups::matVecKQuant, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc,
+                    dtype == DType.Q4_K ? 144 : 210);
             default -> throw new IllegalStateException("no work-group kernel for " + dtype);
         };
     }

@@ -159,57 +159,30 @@ public final class Groups {
     }
 
     /**
-     * As {@link MatVec#matVecQ4_K}: work-item {@code c} of a row decodes weight {@code c} on its own
-     * ({@link #q4k}); the 32 work-items of a warp share a sub-block, so its scales are one broadcast load.
+     * As {@link MatVec#matVecQ4_K} ({@code blockBytes} = 144) and {@link MatVec#matVecQ6_K} (210): work-item
+     * {@code c} of a row decodes weight {@code c} on its own ({@link #q4k}, {@link #q6k}); the 32 work-items of a
+     * warp share a sub-block, so its scales are one broadcast load. (TornadoVM compiles a kernel for the
+     * {@code blockBytes} it is given, so the choice costs nothing per weight.)
      */
-    public static void matVecQ4_K(KernelContext kc, ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
-                                  IntArray batch, int rows, int cols, int countSlot, int accumulate) {
+    public static void matVecKQuant(KernelContext kc, ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
+                                    IntArray batch, int rows, int cols, int countSlot, int accumulate, int blockBytes) {
         float[] partial = kc.allocateFloatLocalArray(GROUP);
         int r = kc.groupIdx, lid = kc.localIdx;
         int tokens = batch.get(countSlot);
-        int row = r * (cols / 256) * 144;
+        int row = r * (cols / 256) * blockBytes;
+        boolean q4 = blockBytes == 144;
         for (int t = 0; t < tokens; t++) {
             int in = t * cols;
             float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
             int c = lid;
             for (; c + 3 * GROUP < cols; c += 4 * GROUP) {
-                s0 += q4k(w, row, c, f16Scale) * x.get(in + c);
-                s1 += q4k(w, row, c + GROUP, f16Scale) * x.get(in + c + GROUP);
-                s2 += q4k(w, row, c + 2 * GROUP, f16Scale) * x.get(in + c + 2 * GROUP);
-                s3 += q4k(w, row, c + 3 * GROUP, f16Scale) * x.get(in + c + 3 * GROUP);
+                s0 += (q4 ? q4k(w, row, c, f16Scale) : q6k(w, row, c, f16Scale)) * x.get(in + c);
+                s1 += (q4 ? q4k(w, row, c + GROUP, f16Scale) : q6k(w, row, c + GROUP, f16Scale)) * x.get(in + c + GROUP);
+                s2 += (q4 ? q4k(w, row, c + 2 * GROUP, f16Scale) : q6k(w, row, c + 2 * GROUP, f16Scale)) * x.get(in + c + 2 * GROUP);
+                s3 += (q4 ? q4k(w, row, c + 3 * GROUP, f16Scale) : q6k(w, row, c + 3 * GROUP, f16Scale)) * x.get(in + c + 3 * GROUP);
             }
             for (; c < cols; c += GROUP) {
-                s0 += q4k(w, row, c, f16Scale) * x.get(in + c);
-            }
-            partial[lid] = (s0 + s1) + (s2 + s3);
-            for (int stride = GROUP / 2; stride > 0; stride /= 2) {
-                kc.localBarrier();
-                if (lid < stride) partial[lid] += partial[lid + stride];
-            }
-            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
-            kc.localBarrier();
-        }
-    }
-
-    /** As {@link MatVec#matVecQ6_K}, one weight per work-item ({@link #q6k}). */
-    public static void matVecQ6_K(KernelContext kc, ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
-                                  IntArray batch, int rows, int cols, int countSlot, int accumulate) {
-        float[] partial = kc.allocateFloatLocalArray(GROUP);
-        int r = kc.groupIdx, lid = kc.localIdx;
-        int tokens = batch.get(countSlot);
-        int row = r * (cols / 256) * 210;
-        for (int t = 0; t < tokens; t++) {
-            int in = t * cols;
-            float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-            int c = lid;
-            for (; c + 3 * GROUP < cols; c += 4 * GROUP) {
-                s0 += q6k(w, row, c, f16Scale) * x.get(in + c);
-                s1 += q6k(w, row, c + GROUP, f16Scale) * x.get(in + c + GROUP);
-                s2 += q6k(w, row, c + 2 * GROUP, f16Scale) * x.get(in + c + 2 * GROUP);
-                s3 += q6k(w, row, c + 3 * GROUP, f16Scale) * x.get(in + c + 3 * GROUP);
-            }
-            for (; c < cols; c += GROUP) {
-                s0 += q6k(w, row, c, f16Scale) * x.get(in + c);
+                s0 += (q4 ? q4k(w, row, c, f16Scale) : q6k(w, row, c, f16Scale)) * x.get(in + c);
             }
             partial[lid] = (s0 + s1) + (s2 + s3);
             for (int stride = GROUP / 2; stride > 0; stride /= 2) {
