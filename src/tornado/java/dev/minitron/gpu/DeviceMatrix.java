@@ -84,18 +84,18 @@ final class DeviceMatrix {
     }
 
     /**
-     * Adds task {@code id}: {@code y = W x} or, with {@code accumulate}, {@code y += W x}, for the number of token
-     * rows in {@code batch[countSlot]}.
+     * Adds task {@code id}: {@code y = W x}, {@code y += W x} or {@code y = relu(W x)^2} ({@code mode}, see
+     * {@code MatVec.store}), for the number of token rows in {@code batch[countSlot]}.
      */
     TaskGraph matVec(TaskGraph g, String id, Scales s, FloatArray x, FloatArray y, IntArray batch, int countSlot,
-                     boolean accumulate) {
+                     int mode) {
         return switch (dtype) {
-            case F32 -> g.task(id, MatVec::matVecF32, (FloatArray) data, x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
-            case BF16 -> g.task(id, MatVec::matVecBF16, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
-            case F16 -> g.task(id, MatVec::matVecF16, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
-            case Q8_0 -> g.task(id, MatVec::matVecQ8_0, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
-            case Q4_K -> g.task(id, MatVec::matVecQ4_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
-            case Q6_K -> g.task(id, MatVec::matVecQ6_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, accumulate ? 1 : 0);
+            case F32 -> g.task(id, MatVec::matVecF32, (FloatArray) data, x, y, batch, rows, cols, countSlot, mode);
+            case BF16 -> g.task(id, MatVec::matVecBF16, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, mode);
+            case F16 -> g.task(id, MatVec::matVecF16, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, mode);
+            case Q8_0 -> g.task(id, MatVec::matVecQ8_0, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, mode);
+            case Q4_K -> g.task(id, MatVec::matVecQ4_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, mode);
+            case Q6_K -> g.task(id, MatVec::matVecQ6_K, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, mode);
             default -> throw new IllegalStateException();
         };
     }
@@ -110,14 +110,13 @@ final class DeviceMatrix {
      * task's grid is {@code rows * Groups.GROUP} work-items in groups of {@code Groups.GROUP}.
      */
     TaskGraph matVecGroups(TaskGraph g, String id, KernelContext kc, Scales s, FloatArray x, FloatArray y, IntArray batch,
-                           int countSlot, boolean accumulate) {
-        int acc = accumulate ? 1 : 0;
+                           int countSlot, int mode) {
         return switch (dtype) {
-            case F32 -> g.task(id, Groups::matVecF32, kc, (FloatArray) data, x, y, batch, rows, cols, countSlot, acc);
-            case BF16 -> g.task(id, Groups::matVecBF16, kc, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, acc);
-            case F16 -> g.task(id, Groups::matVecF16, kc, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
-            case Q8_0 -> g.task(id, Groups::matVecQ8_0, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc);
-            case Q4_K, Q6_K -> g.task(id, Groups::matVecKQuant, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, acc,
+            case F32 -> g.task(id, Groups::matVecF32, kc, (FloatArray) data, x, y, batch, rows, cols, countSlot, mode);
+            case BF16 -> g.task(id, Groups::matVecBF16, kc, (ShortArray) data, s.bf16(), x, y, batch, rows, cols, countSlot, mode);
+            case F16 -> g.task(id, Groups::matVecF16, kc, (ShortArray) data, s.f16(), x, y, batch, rows, cols, countSlot, mode);
+            case Q8_0 -> g.task(id, Groups::matVecQ8_0, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, mode);
+            case Q4_K, Q6_K -> g.task(id, Groups::matVecKQuant, kc, (ByteArray) data, s.f16(), x, y, batch, rows, cols, countSlot, mode,
                     dtype == DType.Q4_K ? 144 : 210);
             default -> throw new IllegalStateException("no work-group kernel for " + dtype);
         };

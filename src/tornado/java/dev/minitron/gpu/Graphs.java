@@ -5,6 +5,7 @@ import dev.minitron.gpu.kernels.Attention;
 import dev.minitron.gpu.kernels.Batch;
 import dev.minitron.gpu.kernels.Ffn;
 import dev.minitron.gpu.kernels.Groups;
+import dev.minitron.gpu.kernels.MatVec;
 import dev.minitron.gpu.kernels.Norm;
 import dev.minitron.model.Config;
 import uk.ac.manchester.tornado.api.GridScheduler;
@@ -92,9 +93,9 @@ final class Graphs {
         int T = b.maxTokens;
         // attention block
         norm(g, name, "attn_norm", b.h, w.attnGamma(), w.attnBeta(), 0);
-        projection(g, name, "q_proj", w.q(), s, b.h, b.q, w.qBias(), false);
-        projection(g, name, "k_proj", w.k(), s, b.h, b.k, w.kBias(), false);
-        projection(g, name, "v_proj", w.v(), s, b.h, b.v, w.vBias(), false);
+        projection(g, name, "q_proj", w.q(), s, b.h, b.q, w.qBias(), MatVec.OVERWRITE);
+        projection(g, name, "k_proj", w.k(), s, b.h, b.k, w.kBias(), MatVec.OVERWRITE);
+        projection(g, name, "v_proj", w.v(), s, b.h, b.v, w.vBias(), MatVec.OVERWRITE);
         if (c.rotaryDim() > 0) {
             withGrid(g, name, "rope", (c.numHeads() + c.numKvHeads()) * (c.rotaryDim() / 2)).task("rope", Attention::rope,
                     b.q, b.k, b.cos, b.sin, b.batch, c.numHeads(), c.numKvHeads(), c.headDim(), c.rotaryDim());
@@ -109,12 +110,16 @@ final class Graphs {
             withGrid(g, name, "attention", T * c.numHeads()).task("attention", Attention::attention, b.q, b.keyCache[l], b.valueCache[l],
                     b.scores, b.att, b.batch, c.numHeads(), c.groupSize(), c.headDim(), c.kvDim(), context, T, scale);
         }
-        projection(g, name, "attn_output", w.o(), s, b.att, b.x, w.oBias(), true);
+        projection(g, name, "attn_output", w.o(), s, b.att, b.x, w.oBias(), MatVec.ACCUMULATE);
         // MLP block
         norm(g, name, "ffn_norm", b.h, w.ffnGamma(), w.ffnBeta(), 0);
-        projection(g, name, "ffn_up", w.up(), s, b.h, b.up, w.upBias(), false);
-        withGrid(g, name, "ffn_relu2", c.intermediateSize()).task("ffn_relu2", Ffn::squaredRelu, b.up, b.batch, c.intermediateSize());
-        projection(g, name, "ffn_down", w.down(), s, b.up, b.x, w.downBias(), true);
+        if (w.upBias() == null) { // relu(up(x))^2 in the projection's store: one kernel, one pass over the activations
+            projection(g, name, "ffn_up", w.up(), s, b.h, b.up, null, MatVec.SQUARED_RELU);
+        } else {                  // the bias comes before the activation
+            projection(g, name, "ffn_up", w.up(), s, b.h, b.up, w.upBias(), MatVec.OVERWRITE);
+            withGrid(g, name, "ffn_relu2", c.intermediateSize()).task("ffn_relu2", Ffn::squaredRelu, b.up, b.batch, c.intermediateSize());
+        }
+        projection(g, name, "ffn_down", w.down(), s, b.up, b.x, w.downBias(), MatVec.ACCUMULATE);
         return g.persistOnDevice(concat(new Object[]{b.x, b.batch}, scratch));
     }
 
@@ -126,7 +131,7 @@ final class Graphs {
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, w.outGamma(), w.outBeta())
                 .transferToDevice(DataTransferMode.FIRST_EXECUTION, upload(w.lmHead(), s));
         norm(g, OUTPUT, "norm", b.normed, w.outGamma(), w.outBeta(), 1);
-        matVec(g, OUTPUT, "lm_head", w.lmHead(), s, b.normed, b.logits, Batch.OUT_COUNT, false);
+        matVec(g, OUTPUT, "lm_head", w.lmHead(), s, b.normed, b.logits, Batch.OUT_COUNT, MatVec.OVERWRITE);
         withGrid(g, OUTPUT, "argmax_partial", Buffers.ARGMAX_CHUNKS).task("argmax_partial", Argmax::argmaxPartial, b.logits, b.batch,
                 b.bestValue, b.bestIndex, c.vocabSize(), Buffers.ARGMAX_CHUNKS);
         g.task("argmax", Argmax::argmaxFinal, b.bestValue, b.bestIndex, b.argmax, Buffers.ARGMAX_CHUNKS); // one work-item: no grid
@@ -134,10 +139,10 @@ final class Graphs {
         return g.transferToHost(DataTransferMode.UNDER_DEMAND, b.logits, b.argmax);
     }
 
-    /** y (+)= W x, then + bias if the checkpoint has one (with the residual form the bias goes straight into x). */
+    /** y (mode)= W x, then + bias if the checkpoint has one (with the residual form the bias goes straight into x). */
     private void projection(TaskGraph g, String graph, String id, DeviceMatrix w, DeviceMatrix.Scales s, FloatArray x, FloatArray y,
-                            FloatArray bias, boolean accumulate) {
-        matVec(g, graph, id, w, s, x, y, Batch.COUNT, accumulate);
+                            FloatArray bias, int mode) {
+        matVec(g, graph, id, w, s, x, y, Batch.COUNT, mode);
         if (bias != null) {
             withGrid(g, graph, id + "_bias", w.rows).task(id + "_bias", Ffn::addBias, y, bias, b.batch, w.rows);
         }
@@ -154,15 +159,15 @@ final class Graphs {
         }
     }
 
-    /** y (+)= W x for the token rows in batch[countSlot], with the work-group kernel where there is one. */
+    /** y (mode)= W x for the token rows in batch[countSlot] ({@link MatVec#store}), with the work-group kernel where there is one. */
     private void matVec(TaskGraph g, String graph, String id, DeviceMatrix w, DeviceMatrix.Scales s, FloatArray x, FloatArray y,
-                        int countSlot, boolean accumulate) {
+                        int countSlot, int mode) {
         if (kc != null && w.hasGroupKernel()) {
             groupGrid(graph, id, w.rows);
-            w.matVecGroups(g, id, kc, s, x, y, b.batch, countSlot, accumulate);
+            w.matVecGroups(g, id, kc, s, x, y, b.batch, countSlot, mode);
         } else {
             withGrid(g, graph, id, w.rows);
-            w.matVec(g, id, s, x, y, b.batch, countSlot, accumulate);
+            w.matVec(g, id, s, x, y, b.batch, countSlot, mode);
         }
     }
 

@@ -33,7 +33,7 @@ import java.util.Locale;
  *         ids[T]} ───────────▶     │  x, batch
  *                                  ▼
  *                              layer_0      attn_norm ─▶ q_proj, k_proj, v_proj ─▶ rope ─▶ kv_cache ─▶ attention
- *                                  │        ─▶ attn_output (x += o_proj) ─▶ ffn_norm ─▶ ffn_up ─▶ ffn_relu2
+ *                                  │        ─▶ attn_output (x += o_proj) ─▶ ffn_norm ─▶ ffn_up (relu(up x)^2)
  *                                  │        ─▶ ffn_down (x += down_proj)         (own: weights, K/V cache of layer 0)
  *                                  │  x, batch, scratch (h q k v att up scores), cos/sin
  *                                  ▼

@@ -50,7 +50,7 @@ class KernelBench {
         for (DType type : new DType[]{DType.F32, DType.BF16, DType.F16, DType.Q8_0}) {
             DeviceMatrix w = DeviceMatrix.of(TestData.matrix(type, rows, cols, 1));
             FloatArray y = new FloatArray(rows);
-            double us = time(g -> w.matVec(g, "k", s, x, y, batch, Batch.COUNT, false), new WorkerGrid1D(rows), 16,
+            double us = time(g -> w.matVec(g, "k", s, x, y, batch, Batch.COUNT, MatVec.OVERWRITE), new WorkerGrid1D(rows), 16,
                     w.data, s.bf16(), s.f16(), x, batch);
             System.out.printf("matVec%-4s %d x %d: %9.1f us  %6.2f GB/s%n", type, rows, cols, us, w.bytes() / us / 1e3);
         }

@@ -14,6 +14,9 @@ import uk.ac.manchester.tornado.api.types.arrays.FloatArray;
 import uk.ac.manchester.tornado.api.types.arrays.IntArray;
 import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
 
+import static dev.minitron.gpu.kernels.MatVec.ACCUMULATE;
+import static dev.minitron.gpu.kernels.MatVec.OVERWRITE;
+import static dev.minitron.gpu.kernels.MatVec.SQUARED_RELU;
 import static dev.minitron.gpu.OnDevice.copy;
 import static dev.minitron.gpu.OnDevice.in;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -76,14 +79,19 @@ class KernelsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0", "Q4_K", "Q6_K"})
     void matVecMatchesCpuAndFloat64(DType type) {
-        checkMatVec(type, false);
+        checkMatVec(type, OVERWRITE, kQuant(type) ? 512 : 96, false);
     }
 
-    /** The residual form y += W x (o_proj, down_proj), on rows of 99 (the kernels' 4-column steps plus a tail). */
+    /**
+     * The residual form y += W x (o_proj, down_proj) and the fused activation y = relu(W x)^2 (ffn_up), on rows of
+     * 99 (the kernels' 4-column steps plus a tail). For the activation the tolerance becomes
+     * tol * (2 |ref| + tol): relu is exact and squaring scales an error by at most the sum of the two values.
+     */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16", "F16"})
     void matVecAccumulatesOnOddWidths(DType type) {
-        checkMatVec(type, true, 99);
+        checkMatVec(type, ACCUMULATE, 99, false);
+        checkMatVec(type, SQUARED_RELU, 99, false);
     }
 
     /**
@@ -96,17 +104,8 @@ class KernelsTest {
     @EnumSource(value = DType.class, names = {"F32", "BF16", "F16", "Q8_0", "Q4_K", "Q6_K"})
     void matVecGroupsMatchCpuAndFloat64(DType type) {
         for (int cols : kQuant(type) ? new int[]{512, 1280} : new int[]{320, 1088}) {
-            checkMatVec(type, false, cols, true);
-            checkMatVec(type, true, cols, true);
+            for (int mode : new int[]{OVERWRITE, ACCUMULATE, SQUARED_RELU}) checkMatVec(type, mode, cols, true);
         }
-    }
-
-    private static void checkMatVec(DType type, boolean accumulate) {
-        checkMatVec(type, accumulate, kQuant(type) ? 512 : 96);
-    }
-
-    private static void checkMatVec(DType type, boolean accumulate, int cols) {
-        checkMatVec(type, accumulate, cols, false);
     }
 
     /** K-quant rows are whole super-blocks of 256 weights. */
@@ -114,7 +113,7 @@ class KernelsTest {
         return type == DType.Q4_K || type == DType.Q6_K;
     }
 
-    private static void checkMatVec(DType type, boolean accumulate, int cols, boolean groups) {
+    private static void checkMatVec(DType type, int mode, int cols, boolean groups) {
         int rows = 40, tokens = 3;
         Tensor w = TestData.matrix(type, rows, cols, 11 + type.ordinal());
         DeviceMatrix dm = DeviceMatrix.of(w);
@@ -126,12 +125,12 @@ class KernelsTest {
         if (groups) {
             KernelContext kc = new KernelContext();
             OnDevice.runGroups(in(dm.data, s.bf16(), s.f16(), x, batch, y), "matvec", rows,
-                    g -> dm.matVecGroups(g, "matvec", kc, s, x, y, batch, Batch.COUNT, accumulate), y);
+                    g -> dm.matVecGroups(g, "matvec", kc, s, x, y, batch, Batch.COUNT, mode), y);
         } else {
-            OnDevice.run(in(dm.data, s.bf16(), s.f16(), x, batch, y), g -> dm.matVec(g, "matvec", s, x, y, batch, Batch.COUNT, accumulate), y);
+            OnDevice.run(in(dm.data, s.bf16(), s.f16(), x, batch, y), g -> dm.matVec(g, "matvec", s, x, y, batch, Batch.COUNT, mode), y);
         }
         FloatArray yJava = copy(y0);
-        runPlain(dm, s, x, yJava, batch, accumulate);
+        runPlain(dm, s, x, yJava, batch, mode);
 
         float[] xs = x.toHeapArray(), yCpu = new float[tokens * rows];
         try (dev.minitron.cpu.Parallel par = new dev.minitron.cpu.Parallel(1)) {
@@ -146,27 +145,33 @@ class KernelsTest {
                     ref += (double) row[c] * xs[t * cols + c];
                     scale += Math.abs((double) row[c] * xs[t * cols + c]);
                 }
-                float base = accumulate ? y0.get(t * rows + r) : 0f;
+                float base = mode == ACCUMULATE ? y0.get(t * rows + r) : 0f;
                 double tol = 1e-5 * scale + Math.ulp(Math.abs(base) + (float) scale); // + rounding of the add into y
+                double cpu = yCpu[t * rows + r];
+                if (mode == SQUARED_RELU) {
+                    tol = tol * (2 * Math.abs(ref) + tol) + Math.ulp((float) (ref * ref));
+                    ref = ref > 0 ? ref * ref : 0;
+                    cpu = cpu > 0 ? cpu * cpu : 0;
+                }
                 int i = t * rows + r;
-                String at = type + " row " + r + " token " + t;
+                String at = type + " mode " + mode + " row " + r + " token " + t;
                 assertTrue(Math.abs(y.get(i) - base - ref) <= tol, at + ": device " + (y.get(i) - base) + " vs float64 " + ref);
                 assertTrue(Math.abs(yJava.get(i) - base - ref) <= tol, at + ": plain Java " + (yJava.get(i) - base) + " vs float64 " + ref);
-                assertTrue(Math.abs(y.get(i) - base - yCpu[i]) <= tol, at + ": device vs MatMul " + yCpu[i]);
+                assertTrue(Math.abs(y.get(i) - base - cpu) <= tol, at + ": device vs MatMul " + cpu);
             }
         }
         // rows of the 4th (unused) token slot are left alone
         for (int r = 0; r < rows; r++) assertEquals(y0.get(3 * rows + r), y.get(3 * rows + r));
     }
 
-    private static void runPlain(DeviceMatrix dm, DeviceMatrix.Scales s, FloatArray x, FloatArray y, IntArray batch, boolean acc) {
+    private static void runPlain(DeviceMatrix dm, DeviceMatrix.Scales s, FloatArray x, FloatArray y, IntArray batch, int mode) {
         switch (dm.dtype) {
-            case F32 -> dev.minitron.gpu.kernels.MatVec.matVecF32((FloatArray) dm.data, x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
-            case BF16 -> dev.minitron.gpu.kernels.MatVec.matVecBF16((ShortArray) dm.data, s.bf16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
-            case F16 -> dev.minitron.gpu.kernels.MatVec.matVecF16((ShortArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
-            case Q8_0 -> dev.minitron.gpu.kernels.MatVec.matVecQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
-            case Q4_K -> dev.minitron.gpu.kernels.MatVec.matVecQ4_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
-            case Q6_K -> dev.minitron.gpu.kernels.MatVec.matVecQ6_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, acc ? 1 : 0);
+            case F32 -> dev.minitron.gpu.kernels.MatVec.matVecF32((FloatArray) dm.data, x, y, batch, dm.rows, dm.cols, Batch.COUNT, mode);
+            case BF16 -> dev.minitron.gpu.kernels.MatVec.matVecBF16((ShortArray) dm.data, s.bf16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, mode);
+            case F16 -> dev.minitron.gpu.kernels.MatVec.matVecF16((ShortArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, mode);
+            case Q8_0 -> dev.minitron.gpu.kernels.MatVec.matVecQ8_0((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, mode);
+            case Q4_K -> dev.minitron.gpu.kernels.MatVec.matVecQ4_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, mode);
+            case Q6_K -> dev.minitron.gpu.kernels.MatVec.matVecQ6_K((uk.ac.manchester.tornado.api.types.arrays.ByteArray) dm.data, s.f16(), x, y, batch, dm.rows, dm.cols, Batch.COUNT, mode);
             default -> throw new IllegalStateException();
         }
     }

@@ -38,7 +38,7 @@ public final class Groups {
 
     /** As {@link MatVec#matVecF32}. Grid: {@code rows * GROUP} work-items, local size {@code GROUP}. */
     public static void matVecF32(KernelContext kc, FloatArray w, FloatArray x, FloatArray y, IntArray batch,
-                                 int rows, int cols, int countSlot, int accumulate) {
+                                 int rows, int cols, int countSlot, int mode) {
         float[] partial = kc.allocateFloatLocalArray(GROUP);
         int r = kc.groupIdx, lid = kc.localIdx;
         int tokens = batch.get(countSlot);
@@ -60,14 +60,14 @@ public final class Groups {
                 kc.localBarrier();
                 if (lid < stride) partial[lid] += partial[lid + stride];
             }
-            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
+            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], mode);
             kc.localBarrier(); // partial[0] is read before the next token overwrites it
         }
     }
 
     /** As {@link MatVec#matVecBF16}. */
     public static void matVecBF16(KernelContext kc, ShortArray w, FloatArray bf16Scale, FloatArray x, FloatArray y,
-                                  IntArray batch, int rows, int cols, int countSlot, int accumulate) {
+                                  IntArray batch, int rows, int cols, int countSlot, int mode) {
         float[] partial = kc.allocateFloatLocalArray(GROUP);
         int r = kc.groupIdx, lid = kc.localIdx;
         int tokens = batch.get(countSlot);
@@ -89,14 +89,14 @@ public final class Groups {
                 kc.localBarrier();
                 if (lid < stride) partial[lid] += partial[lid + stride];
             }
-            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
+            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], mode);
             kc.localBarrier();
         }
     }
 
     /** As {@link MatVec#matVecF16}. */
     public static void matVecF16(KernelContext kc, ShortArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
-                                 IntArray batch, int rows, int cols, int countSlot, int accumulate) {
+                                 IntArray batch, int rows, int cols, int countSlot, int mode) {
         float[] partial = kc.allocateFloatLocalArray(GROUP);
         int r = kc.groupIdx, lid = kc.localIdx;
         int tokens = batch.get(countSlot);
@@ -118,7 +118,7 @@ public final class Groups {
                 kc.localBarrier();
                 if (lid < stride) partial[lid] += partial[lid + stride];
             }
-            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
+            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], mode);
             kc.localBarrier();
         }
     }
@@ -128,7 +128,7 @@ public final class Groups {
      * {@code c / 32} (a warp reads one block's 32 quants) and that block's scale, which the warp shares.
      */
     public static void matVecQ8_0(KernelContext kc, ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
-                                  IntArray batch, int rows, int cols, int countSlot, int accumulate) {
+                                  IntArray batch, int rows, int cols, int countSlot, int mode) {
         float[] partial = kc.allocateFloatLocalArray(GROUP);
         int r = kc.groupIdx, lid = kc.localIdx;
         int tokens = batch.get(countSlot);
@@ -153,7 +153,7 @@ public final class Groups {
                 kc.localBarrier();
                 if (lid < stride) partial[lid] += partial[lid + stride];
             }
-            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
+            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], mode);
             kc.localBarrier();
         }
     }
@@ -165,7 +165,7 @@ public final class Groups {
      * {@code blockBytes} it is given, so the choice costs nothing per weight.)
      */
     public static void matVecKQuant(KernelContext kc, ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y,
-                                    IntArray batch, int rows, int cols, int countSlot, int accumulate, int blockBytes) {
+                                    IntArray batch, int rows, int cols, int countSlot, int mode, int blockBytes) {
         float[] partial = kc.allocateFloatLocalArray(GROUP);
         int r = kc.groupIdx, lid = kc.localIdx;
         int tokens = batch.get(countSlot);
@@ -189,7 +189,7 @@ public final class Groups {
                 kc.localBarrier();
                 if (lid < stride) partial[lid] += partial[lid + stride];
             }
-            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], accumulate);
+            if (lid == 0) MatVec.store(y, t * rows + r, partial[0], mode);
             kc.localBarrier();
         }
     }

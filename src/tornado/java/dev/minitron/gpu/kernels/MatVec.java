@@ -17,14 +17,14 @@ import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
  * with {@code KernelBench} on PoCL (2 cores), 4096 x 4096: float32 18.7 -> 7.3 ms, bf16 17.4 -> 10.3 ms.
  *
  * <p>{@code countSlot} names the {@link Batch} entry that says how many token rows there are ({@link Batch#COUNT}
- * inside a layer, {@link Batch#OUT_COUNT} for the lm_head). {@code accumulate} = 1 adds into y instead of
- * overwriting it (an int: OpenCL kernels take no bool arguments).
+ * inside a layer, {@link Batch#OUT_COUNT} for the lm_head). {@code mode} says how the result is written
+ * ({@link #store}).
  */
 public final class MatVec {
     private MatVec() {}
 
     public static void matVecF32(FloatArray w, FloatArray x, FloatArray y, IntArray batch,
-                                 int rows, int cols, int countSlot, int accumulate) {
+                                 int rows, int cols, int countSlot, int mode) {
         int tokens = batch.get(countSlot);
         for (@Parallel int r = 0; r < rows; r++) {
             int row = r * cols;
@@ -41,14 +41,14 @@ public final class MatVec {
                 for (; c < cols; c++) {
                     s0 += w.get(row + c) * x.get(in + c);
                 }
-                store(y, t * rows + r, (s0 + s1) + (s2 + s3), accumulate);
+                store(y, t * rows + r, (s0 + s1) + (s2 + s3), mode);
             }
         }
     }
 
     /** bfloat16 weights as raw 16-bit words, decoded exactly by {@link Bits16#bf16}. */
     public static void matVecBF16(ShortArray w, FloatArray bf16Scale, FloatArray x, FloatArray y, IntArray batch,
-                                  int rows, int cols, int countSlot, int accumulate) {
+                                  int rows, int cols, int countSlot, int mode) {
         int tokens = batch.get(countSlot);
         for (@Parallel int r = 0; r < rows; r++) {
             int row = r * cols;
@@ -65,14 +65,14 @@ public final class MatVec {
                 for (; c < cols; c++) {
                     s0 += Bits16.bf16(w.get(row + c), bf16Scale) * x.get(in + c);
                 }
-                store(y, t * rows + r, (s0 + s1) + (s2 + s3), accumulate);
+                store(y, t * rows + r, (s0 + s1) + (s2 + s3), mode);
             }
         }
     }
 
     /** IEEE half weights as raw 16-bit words, decoded exactly by {@link Bits16#f16}. */
     public static void matVecF16(ShortArray w, FloatArray f16Scale, FloatArray x, FloatArray y, IntArray batch,
-                                 int rows, int cols, int countSlot, int accumulate) {
+                                 int rows, int cols, int countSlot, int mode) {
         int tokens = batch.get(countSlot);
         for (@Parallel int r = 0; r < rows; r++) {
             int row = r * cols;
@@ -89,7 +89,7 @@ public final class MatVec {
                 for (; c < cols; c++) {
                     s0 += Bits16.f16(w.get(row + c), f16Scale) * x.get(in + c);
                 }
-                store(y, t * rows + r, (s0 + s1) + (s2 + s3), accumulate);
+                store(y, t * rows + r, (s0 + s1) + (s2 + s3), mode);
             }
         }
     }
@@ -99,7 +99,7 @@ public final class MatVec {
      * 32 int8 {@code q}; weight = d * q. Each block's integer-weighted sum (four partial sums) is scaled once.
      */
     public static void matVecQ8_0(ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y, IntArray batch,
-                                  int rows, int cols, int countSlot, int accumulate) {
+                                  int rows, int cols, int countSlot, int mode) {
         int tokens = batch.get(countSlot);
         int blocks = cols / 32;
         for (@Parallel int r = 0; r < rows; r++) {
@@ -118,7 +118,7 @@ public final class MatVec {
                     }
                     sum += d * ((s0 + s1) + (s2 + s3));
                 }
-                store(y, t * rows + r, sum, accumulate);
+                store(y, t * rows + r, sum, mode);
             }
         }
     }
@@ -131,7 +131,7 @@ public final class MatVec {
      * {@code d*sc * sum(q x) - dmin*m * sum(x)}.
      */
     public static void matVecQ4_K(ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y, IntArray batch,
-                                  int rows, int cols, int countSlot, int accumulate) {
+                                  int rows, int cols, int countSlot, int mode) {
         int tokens = batch.get(countSlot);
         int blocks = cols / 256;
         for (@Parallel int r = 0; r < rows; r++) {
@@ -154,7 +154,7 @@ public final class MatVec {
                         sum += d * (sm & 0xFF) * qx - dmin * (sm >> 8) * xs;
                     }
                 }
-                store(y, t * rows + r, sum, accumulate);
+                store(y, t * rows + r, sum, mode);
             }
         }
     }
@@ -169,7 +169,7 @@ public final class MatVec {
      * a negative difference would convert to a huge float.
      */
     public static void matVecQ6_K(ByteArray w, FloatArray f16Scale, FloatArray x, FloatArray y, IntArray batch,
-                                  int rows, int cols, int countSlot, int accumulate) {
+                                  int rows, int cols, int countSlot, int mode) {
         int tokens = batch.get(countSlot);
         int blocks = cols / 256;
         for (@Parallel int r = 0; r < rows; r++) {
@@ -190,7 +190,7 @@ public final class MatVec {
                         sum += d * w.get(at + 192 + 8 * h + l0 / 16 + 2 * k) * part;
                     }
                 }
-                store(y, t * rows + r, sum, accumulate);
+                store(y, t * rows + r, sum, mode);
             }
         }
     }
@@ -223,9 +223,20 @@ public final class MatVec {
         return sc | (m << 8);
     }
 
-    static void store(FloatArray y, int i, float value, int accumulate) {
-        if (accumulate != 0) {
+    /** How a kernel writes {@code W x} into y: see {@link #store}. */
+    public static final int OVERWRITE = 0, ACCUMULATE = 1, SQUARED_RELU = 2;
+
+    /**
+     * {@code y[i] = value} ({@link #OVERWRITE}), {@code y[i] += value} ({@link #ACCUMULATE}: the residual adds of
+     * o_proj and down_proj), or {@code y[i] = relu(value)^2} ({@link #SQUARED_RELU}: the up projection with
+     * Nemotron's activation, which saves a kernel launch and a pass over the FFN activations).
+     */
+    static void store(FloatArray y, int i, float value, int mode) {
+        if (mode == ACCUMULATE) {
             y.set(i, y.get(i) + value);
+        } else if (mode == SQUARED_RELU) {
+            float r = value > 0f ? value : 0f;
+            y.set(i, r * r);
         } else {
             y.set(i, value);
         }
