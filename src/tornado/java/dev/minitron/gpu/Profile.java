@@ -72,7 +72,7 @@ final class Profile {
             copyInNs += r.get("COPY_IN_TIME");
             copyInBytes += r.get("TOTAL_COPY_IN_SIZE_BYTES");
             for (var t : r.tasks().entrySet()) {
-                Row row = rows.computeIfAbsent(t.getKey().replaceFirst("^layer_\\d+\\.", "layer_*."), k -> new Row());
+                Row row = rows.computeIfAbsent(Graphs.row(t.getKey()), k -> new Row());
                 row.method = t.getValue().getOrDefault("METHOD", "");
                 row.calls++;
                 row.kernelNs += parse(t.getValue().get("TASK_KERNEL_TIME"));

@@ -98,8 +98,8 @@ public final class TornadoForward implements ForwardPass {
         long t0 = System.nanoTime();
         DeviceWeights w = DeviceWeights.upload(m.weights());
         Buffers b = new Buffers(c, context, chunk);
-        boolean groups = groupKernels(dev);
-        Graphs g = new Graphs(c, w, b, context, Devices.isCpu(dev), groups);
+        boolean groups = groupKernels(dev), merged = mergedGraphs();
+        Graphs g = new Graphs(c, w, b, context, Devices.isCpu(dev), groups, merged);
         TornadoExecutionPlan plan = new TornadoExecutionPlan(g.graphs.toArray(new ImmutableTaskGraph[0]));
         plan.withDevice(dev).withGridScheduler(g.grid);
         if (profile) plan.withProfiler(ProfilerMode.SILENT);
@@ -162,6 +162,22 @@ public final class TornadoForward implements ForwardPass {
     }
 
     static final String KERNELS = "minitron.gpu.kernels";
+
+    /**
+     * The task-graph layout. Property {@value #GRAPHS}: {@code layers} (default: one graph per layer, the layout
+     * checked on the H200) or {@code merged} (the embedding and all layers in one graph, see {@code Graphs#allLayers};
+     * an experiment against TornadoVM's per-graph cost, tested on PoCL only).
+     */
+    static boolean mergedGraphs() {
+        String v = System.getProperty(GRAPHS, "layers");
+        return switch (v) {
+            case "layers" -> false;
+            case "merged" -> true;
+            default -> throw new ModelException("-D" + GRAPHS + "=" + v + ": expected layers or merged");
+        };
+    }
+
+    static final String GRAPHS = "minitron.gpu.graphs";
 
     /** The start of TornadoVM's message (its first two lines name the failing task), without terminal colours. */
     private static String describe(Throwable e) {

@@ -37,12 +37,23 @@ class TornadoCliTest {
         assertTrue(run.err().contains("JIT compile"), run.err());
     }
 
-    /** --profile prints the per-task table once, on stderr; stdout stays one JSON object. */
-    @Test
-    void profilePrintsTheTaskTable() {
-        Cli.Run run = Cli.run("generate", "-m", Fixtures.path("tiny-a/hf-bf16").toString(), "-p", "Hello", "--temp", "0",
-                "--json", "--backend", "tornado", "--profile", "-n", "4");
+    /**
+     * --profile prints the per-task table once, on stderr; stdout stays one JSON object. The same rows with all
+     * layers in one graph (-Dminitron.gpu.graphs=merged): its task names fold into the same rows.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"layers", "merged"})
+    void profilePrintsTheTaskTable(String graphs) {
+        System.setProperty(TornadoForward.GRAPHS, graphs);
+        Cli.Run run;
+        try {
+            run = Cli.run("generate", "-m", Fixtures.path("tiny-a/hf-bf16").toString(), "-p", "Hello", "--temp", "0",
+                    "--json", "--backend", "tornado", "--profile", "-n", "4");
+        } finally {
+            System.clearProperty(TornadoForward.GRAPHS);
+        }
         run.json();
+        assertTrue(run.err().contains(graphs.equals("merged") ? "2 task graphs" : "5 task graphs"), run.err());
         for (String s : new String[]{"tornado profile:", "layer_*.ffn_up", "MatVec.matVecBF16", "layer_*.attention",
                 "output.lm_head", "embedding.embed", "copy in: batch descriptor", "copy out: logits"}) {
             assertTrue(run.err().contains(s), "missing '" + s + "' in:\n" + run.err());

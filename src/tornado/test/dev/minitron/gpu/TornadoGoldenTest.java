@@ -47,43 +47,49 @@ class TornadoGoldenTest {
     /**
      * Each model with the device's default kernels (on PoCL the one-row loops) and, for one model per dtype, with
      * the work-group kernels that GPUs run ({@code -Dminitron.gpu.kernels=groups}); the same tolerance for both:
-     * the sums are only reordered.
+     * the sums are only reordered. A few also with all layers in one task graph ({@code merged}, fourth column).
      */
-    @ParameterizedTest(name = "{0} ({2} kernels)")
+    @ParameterizedTest(name = "{0} ({2} kernels, {3} graphs)")
     @CsvSource({
-            "tiny-a/hf-fp32, tiny-a/golden.json, auto",
-            "tiny-a/gguf/tiny-a-f32.gguf, tiny-a/golden.json, auto",
-            "tiny-b/hf-fp32, tiny-b/golden.json, auto",
-            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json, auto",
-            "tiny-a/hf-bf16, tiny-a/golden.json, auto",
-            "tiny-b/hf-bf16, tiny-b/golden.json, auto",
-            "tiny-a/gguf/tiny-a-bf16.gguf, tiny-a/gguf/golden-bf16-dequant.json, auto",
-            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json, auto",
-            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json, auto",
-            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json, auto",
-            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json, auto",
-            "tiny-a/hf-fp32, tiny-a/golden.json, groups",
-            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json, groups",
-            "tiny-a/hf-bf16, tiny-a/golden.json, groups",
-            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json, groups",
-            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json, groups",
-            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json, groups",
-            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json, groups",
+            "tiny-a/hf-fp32, tiny-a/golden.json, auto, layers",
+            "tiny-a/gguf/tiny-a-f32.gguf, tiny-a/golden.json, auto, layers",
+            "tiny-b/hf-fp32, tiny-b/golden.json, auto, layers",
+            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json, auto, layers",
+            "tiny-a/hf-bf16, tiny-a/golden.json, auto, layers",
+            "tiny-b/hf-bf16, tiny-b/golden.json, auto, layers",
+            "tiny-a/gguf/tiny-a-bf16.gguf, tiny-a/gguf/golden-bf16-dequant.json, auto, layers",
+            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json, auto, layers",
+            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json, auto, layers",
+            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json, auto, layers",
+            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json, auto, layers",
+            "tiny-a/hf-fp32, tiny-a/golden.json, groups, layers",
+            "tiny-b/gguf/tiny-b-f32.gguf, tiny-b/golden.json, groups, layers",
+            "tiny-a/hf-bf16, tiny-a/golden.json, groups, layers",
+            "tiny-a/gguf/tiny-a-f16.gguf, tiny-a/gguf/golden-f16-dequant.json, groups, layers",
+            "tiny-a/gguf/tiny-a-q8_0.gguf, tiny-a/gguf/golden-q8_0-dequant.json, groups, layers",
+            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json, groups, layers",
+            "tiny-k/gguf/tiny-k-q6_k.gguf, tiny-k/gguf/golden-q6_k-dequant.json, groups, layers",
+            "tiny-a/hf-fp32, tiny-a/golden.json, auto, merged",
+            "tiny-b/hf-bf16, tiny-b/golden.json, groups, merged",
+            "tiny-k/gguf/tiny-k-q4_k_m.gguf, tiny-k/gguf/golden-q4_k_m-dequant.json, groups, merged",
     })
-    void matchesReference(String model, String golden, String kernels) {
+    void matchesReference(String model, String golden, String kernels, String graphs) {
         Model m = ModelLoader.load(Fixtures.path(model));
         List<Prompt> prompts = Fixtures.golden(Fixtures.path(golden));
         StringWriter log = new StringWriter();
         float worst = 0;
         System.setProperty(TornadoForward.KERNELS, kernels);
+        System.setProperty(TornadoForward.GRAPHS, graphs);
         try (ForwardPass f = TornadoForward.open(m, 64, null, false, new PrintWriter(log, true))) {
             assertTrue(log.toString().contains("JIT compile"), log.toString());
             if (kernels.equals("groups")) assertTrue(log.toString().contains("work-group kernels"), log.toString());
+            if ("merged".equals(graphs)) assertTrue(log.toString().contains("; 2 task graphs"), log.toString());
             for (int i : PROMPTS) worst = Math.max(worst, check(f, prompts.get(i), model));
         } finally {
             System.clearProperty(TornadoForward.KERNELS);
+            System.clearProperty(TornadoForward.GRAPHS);
         }
-        System.out.printf("%s (%s kernels): max |logit - reference| = %.2e%n", model, kernels, worst);
+        System.out.printf("%s (%s kernels, %s graphs): max |logit - reference| = %.2e%n", model, kernels, graphs, worst);
     }
 
     /** Runs one prompt; returns the largest logit difference seen. */
