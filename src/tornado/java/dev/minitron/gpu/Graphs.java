@@ -34,7 +34,8 @@ import java.util.Set;
  * up in the graph that ran last, so the shared buffers travel down the chain, every graph passing them on. The
  * residual stream and the batch descriptor start in {@code embedding}; the layer scratch and rotary tables start
  * in {@code layer_0} (its first run allocates and uploads them). Each layer's weights, 16-bit scale tables and KV
- * cache belong to that layer's graph alone (uploaded on its first execution, then kept).
+ * cache belong to that layer's graph alone (uploaded on its first execution, then kept). An opt-in layout puts the
+ * embedding and all layers into one graph ({@link #allLayers}).
  */
 final class Graphs {
     static final String EMBEDDING = "embedding", OUTPUT = "output", LAYERS = "layers";
@@ -80,7 +81,7 @@ final class Graphs {
     private TaskGraph allLayers(DeviceWeights w) {
         TaskGraph g = new TaskGraph(LAYERS);
         DeviceMatrix.Scales s = DeviceMatrix.Scales.create();
-        Set<Object> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Object> seen = newSeen();
         g.transferToDevice(DataTransferMode.FIRST_EXECUTION, upload(seen, s, w.embed()));
         for (int l = 0; l < c.numLayers(); l++) uploadLayer(g, l, w.layers()[l], s, seen);
         if (c.rotaryDim() > 0) g.transferToDevice(DataTransferMode.FIRST_EXECUTION, b.cos, b.sin);

@@ -21,14 +21,14 @@ import uk.ac.manchester.tornado.api.types.arrays.ShortArray;
  * 4096-row projection only 4096 (32 of an H100's 132 multiprocessors busy, each work-item reading its own row,
  * so a warp touches 32 cache lines per load), a norm or the decode attention only a few dozen. PoCL on a CPU is
  * the opposite: its work-groups are loops on a core, where the loops win (see {@code KernelBench}). The graphs
- * use these on GPUs and the loops on CPU devices ({@code TornadoForward#groupKernels}); bench/README.md has the
- * measured difference.
+ * use these on GPUs and the loops on CPU devices ({@code TornadoForward#groupKernels}); bench/README.md has what
+ * was measured (both forms on PoCL; this form on an H200, where the loops' run crashed before it could be timed).
  *
  * <p>Every work-item reaches every barrier: a work-group with nothing to do (a token slot past the batch) runs
  * its loops zero times instead of skipping a block that holds barriers, which PoCL 3.1 got wrong.
  *
  * <p>The reductions are written out in each kernel: TornadoVM allocates a local array in the kernel that declares
- * it, and passing one to a helper method is not something its code generators promise to handle.
+ * it, and a helper method taking one is a code path these kernels were never checked with on PTX.
  */
 public final class Groups {
     private Groups() {}
