@@ -6,6 +6,7 @@ import dev.minitron.cpu.Parallel;
 import dev.minitron.engine.Backends;
 import dev.minitron.engine.ForwardPass;
 import dev.minitron.engine.Sampler;
+import dev.minitron.io.ModelException;
 import dev.minitron.model.Model;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Tensor;
@@ -53,8 +54,16 @@ public final class Bench {
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
         m.put("jdk", System.getProperty("java.vm.name") + " " + Runtime.version());
         m.put("vector_bits", jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
-        m.put("tornadovm", tornado ? String.join("; ", Backends.tornadoDevices()) : "not used (java backend)");
+        m.put("tornadovm", tornado ? tornadoDevices() : "not used (java backend)");
         return m;
+    }
+
+    private static String tornadoDevices() {
+        try {
+            return String.join("; ", Backends.tornadoDevices());
+        } catch (ModelException e) {
+            return "unknown: " + e.getMessage();
+        }
     }
 
     /** Runs pp and tg tests for one model and thread count. */
