@@ -460,15 +460,18 @@ done
 if [ "$BIG" = 1 ]; then
     step "c: $BIG_SHAPE, GPU vs CPU logits on \"$BIG_PROMPT\""
     STEP_END=$C_END
-    if [ -n "$SYNTH_PID" ]; then
-        echo "  waiting for the synthesis (at most $(( $(remaining) - RESERVE - 60 ))s)..."
-        while kill -0 "$SYNTH_PID" 2>/dev/null && [ "$(remaining)" -gt $((RESERVE + 60)) ]; do sleep 2; done
-        if kill -0 "$SYNTH_PID" 2>/dev/null; then echo "  synthesis still running: given up"; kill_tree "$SYNTH_PID"; fi
-        cat "$RUNS/synth.log" 2>/dev/null || true
-    fi
     BIG_MODELS=()
     for D in $BIG_DTYPES; do
         M="$BIG_DIR/$BIG_SHAPE-$D.gguf"
+        if [ -n "$SYNTH_PID" ]; then   # each model as soon as it is written (the next one is synthesized meanwhile)
+            echo "  waiting for $D (at most $(( $(remaining) - RESERVE - 60 ))s)..."
+            while [ ! -f "$RUNS/synth-$D.status" ] && kill -0 "$SYNTH_PID" 2>/dev/null \
+                    && [ "$(remaining)" -gt $((RESERVE + 60)) ]; do sleep 2; done
+            if [ ! -f "$RUNS/synth-$D.status" ] && kill -0 "$SYNTH_PID" 2>/dev/null; then
+                echo "  synthesis still running: given up"; kill_tree "$SYNTH_PID"
+            fi
+            cat "$RUNS/synth.log" 2>/dev/null || true; : > "$RUNS/synth.log"
+        fi
         if [ "$DRY" = 0 ]; then
             st="$(cat "$RUNS/synth-$D.status" 2>/dev/null || echo "synth did not finish in time")"
             if [ "$st" != ok ]; then row c "$BIG_SHAPE $D" FAILED "$st"; continue; fi
