@@ -39,11 +39,12 @@
 #             at B_END=40% of it and step c at C_END=65% at the latest, so that one slow step leaves time for d
 # Environment: WORK (scratch, default /tmp/gpu-check), OUT (results folder: the device tool sets it; default
 # $WORK/out): gpu-check.log, summary.txt, bench-*.json (one per variant and java), profile.txt land there (the device tool takes back 8 files at most).
-# D_RUNS (step d's runs in order, default "tornado profile java profile-loops tornado-loops tornado-merged": tornado =
+# D_RUNS (step d's runs in order, default "tornado profile java tornado-merged profile-loops tornado-loops": tornado =
 # the bench as a user gets it (work-group kernels on a GPU), on every model; profile = `generate --profile` on the
 # first model; java = the CPU bench; a tornado variant (tornado-loops = -Dminitron.gpu.kernels=loops, the one-row
 # kernels; tornado-merged = -Dminitron.gpu.graphs=merged, all layers in one task graph; tornado-graph =
-# -Dminitron.cudaGraph=on) benches the first model, profile-VARIANT profiles it),
+# -Dminitron.cudaGraph=on) benches the first model with VARIANT_BENCH (-p 128 -n 32 -r 1), profile-VARIANT
+# profiles it),
 # B_VARIANTS (tornado variants also run in step b, default none), BIG_SHAPE (minitron-8b), BIG_DTYPES, TORNADO_DEVICE_MEMORY (-Dtornado.device.memory, default 64GB; TornadoVM
 # caps at 4GB otherwise), HEAP (-Xmx, 16g), GPU_BENCH, CPU_BENCH, TOL_F32, TOL_BF16, TOL_BIG, FIXTURES
 # (names of the cases in step b).
@@ -77,7 +78,8 @@ BIG_PROMPT="${BIG_PROMPT:-The capital of France is}"
 TORNADO_DEVICE_MEMORY="${TORNADO_DEVICE_MEMORY:-64GB}"
 HEAP="${HEAP:-16g}"
 GPU_BENCH="${GPU_BENCH:--p 128 -n 64 -r 3}"
-D_RUNS="${D_RUNS-tornado profile java profile-loops tornado-loops tornado-merged}"
+D_RUNS="${D_RUNS-tornado profile java tornado-merged profile-loops tornado-loops}"
+VARIANT_BENCH="${VARIANT_BENCH:--p 128 -n 32 -r 1}"
 B_VARIANTS="${B_VARIANTS:-}"
 CPU_BENCH="${CPU_BENCH:--p 128 -n 16 -r 1}"
 TOL_F32="${TOL_F32:-1e-3}"
@@ -518,7 +520,8 @@ if [ "$BIG" = 1 ]; then
             fi
             # shellcheck disable=SC2086
             if [ "$B" = java ]; then args=($CPU_BENCH); m="$list"; else args=($GPU_BENCH); m="$list"; fi
-            [ "$B" = java ] || [ "$B" = tornado ] || m="${BIG_MODELS[0]}"   # the other variants on the first model
+            # the other variants: the first model, lighter
+            [ "$B" = java ] || [ "$B" = tornado ] || { m="${BIG_MODELS[0]}"; args=($VARIANT_BENCH); }
             if run_limited 300 "bench-$B" "$B" bench -m "$m" "${args[@]}" --json; then
                 [ "$DRY" = 1 ] && continue
                 cp "$RUNS/bench-$B.out" "$RESULTS/bench-$B.json"
