@@ -131,17 +131,11 @@ public final class TornadoForward implements ForwardPass {
      * logits on the fixtures and aborted the JVM on an 8B-shaped model (bench/README.md, "GPU check").
      */
     static boolean cudaGraphs(TornadoDevice dev, boolean profile) {
-        String v = System.getProperty(CUDA_GRAPH, "off");
-        return switch (v) {
-            case "off" -> false;
-            case "on" -> {
-                if (dev.getTornadoVMBackend() != TornadoVMBackendType.PTX) {
-                    throw new ModelException("-D" + CUDA_GRAPH + "=on: CUDA graphs need TornadoVM's PTX backend, the device is " + Devices.describe(dev));
-                }
-                yield !profile;
-            }
-            default -> throw new ModelException("-D" + CUDA_GRAPH + "=" + v + ": expected on or off");
-        };
+        if (option(CUDA_GRAPH, "off", "off", "on").equals("off")) return false;
+        if (dev.getTornadoVMBackend() != TornadoVMBackendType.PTX) {
+            throw new ModelException("-D" + CUDA_GRAPH + "=on: CUDA graphs need TornadoVM's PTX backend, the device is " + Devices.describe(dev));
+        }
+        return !profile;
     }
 
     static final String CUDA_GRAPH = "minitron.cudaGraph";
@@ -152,12 +146,10 @@ public final class TornadoForward implements ForwardPass {
      * accelerators, loops on CPU devices such as PoCL, where each wins), {@code groups}, {@code loops}.
      */
     static boolean groupKernels(TornadoDevice dev) {
-        String v = System.getProperty(KERNELS, "auto");
-        return switch (v) {
+        return switch (option(KERNELS, "auto", "auto", "groups", "loops")) {
             case "auto" -> !Devices.isCpu(dev);
             case "groups" -> true;
-            case "loops" -> false;
-            default -> throw new ModelException("-D" + KERNELS + "=" + v + ": expected auto, groups or loops");
+            default -> false;
         };
     }
 
@@ -169,15 +161,17 @@ public final class TornadoForward implements ForwardPass {
      * an experiment against TornadoVM's per-graph cost, tested on PoCL only).
      */
     static boolean mergedGraphs() {
-        String v = System.getProperty(GRAPHS, "layers");
-        return switch (v) {
-            case "layers" -> false;
-            case "merged" -> true;
-            default -> throw new ModelException("-D" + GRAPHS + "=" + v + ": expected layers or merged");
-        };
+        return option(GRAPHS, "layers", "layers", "merged").equals("merged");
     }
 
     static final String GRAPHS = "minitron.gpu.graphs";
+
+    /** System property {@code name} ({@code dflt} when unset), one of {@code allowed}; anything else is a one-line error. */
+    private static String option(String name, String dflt, String... allowed) {
+        String v = System.getProperty(name, dflt);
+        if (!List.of(allowed).contains(v)) throw new ModelException("-D" + name + "=" + v + ": expected " + String.join(", ", allowed));
+        return v;
+    }
 
     /** The start of TornadoVM's message (its first two lines name the failing task), without terminal colours. */
     private static String describe(Throwable e) {

@@ -60,6 +60,18 @@ class TornadoCliTest {
         }
     }
 
+    /** A bad value of one of the backend's settings is one line naming the property and what it takes. */
+    @Test
+    void badSettingIsAUserError() {
+        System.setProperty(TornadoForward.KERNELS, "fast");
+        try {
+            Cli.run("generate", "-m", Fixtures.path("tiny-a/hf-fp32").toString(), "-p", "Hello", "--backend", "tornado", "-n", "2")
+                    .userError("-Dminitron.gpu.kernels=fast", "expected auto, groups, loops");
+        } finally {
+            System.clearProperty(TornadoForward.KERNELS);
+        }
+    }
+
     /** A model over TornadoVM's memory cap is refused with one line saying what to change. */
     @Test
     void modelOverTheMemoryCapIsAUserError() {
