@@ -27,8 +27,8 @@
 #      (max abs diff relative to max |logit| <= TOL_BIG = 1e-2, and the same argmax)
 #   d  `minitron bench --backend tornado $GPU_BENCH` (-p 128 -n 64 -r 3) on the 8B models, a `generate
 #      --profile` of 16 tokens on the first (TornadoVM's per-task times), `--backend java $CPU_BENCH` (-p 128
-#      -n 16 -r 1: the CPU is ~50x slower, a full tg64 x 3 would not fit), then the one-row loop kernels on the
-#      first model (D_RUNS), --json: tokens/s, the bandwidth each backend measured, the floor and the fraction
+#      -n 16 -r 1: the CPU is ~50x slower, a full tg64 x 3 would not fit), then the variants on the first model
+#      (D_RUNS), --json: tokens/s, the bandwidth each backend measured, the floor and the fraction
 #   e  the table
 #
 # --dry-run   print the steps and commands, run nothing
@@ -518,10 +518,13 @@ if [ "$BIG" = 1 ]; then
                 fi
                 continue
             fi
+            m="$list"
             # shellcheck disable=SC2086
-            if [ "$B" = java ]; then args=($CPU_BENCH); m="$list"; else args=($GPU_BENCH); m="$list"; fi
-            # the other variants: the first model, lighter
-            [ "$B" = java ] || [ "$B" = tornado ] || { m="${BIG_MODELS[0]}"; args=($VARIANT_BENCH); }
+            case "$B" in
+                java) args=($CPU_BENCH) ;;
+                tornado) args=($GPU_BENCH) ;;
+                *) args=($VARIANT_BENCH); m="${BIG_MODELS[0]}" ;;   # the other variants: the first model, lighter
+            esac
             if run_limited 300 "bench-$B" "$B" bench -m "$m" "${args[@]}" --json; then
                 [ "$DRY" = 1 ] && continue
                 cp "$RUNS/bench-$B.out" "$RESULTS/bench-$B.json"

@@ -100,14 +100,9 @@ final class DeviceMatrix {
         };
     }
 
-    /** Whether {@link Groups} has a work-group kernel for this dtype (all the device dtypes have one). */
-    boolean hasGroupKernel() {
-        return SUPPORTED.contains(dtype);
-    }
-
     /**
-     * As {@link #matVec}, with the work-group kernel of {@link Groups} ({@link #hasGroupKernel} must hold): the
-     * task's grid is {@code rows * Groups.GROUP} work-items in groups of {@code Groups.GROUP}.
+     * As {@link #matVec}, with the work-group kernel of {@link Groups} (every device dtype has one): the task's grid
+     * is {@code rows * Groups.GROUP} work-items in groups of {@code Groups.GROUP}.
      */
     TaskGraph matVecGroups(TaskGraph g, String id, KernelContext kc, Scales s, FloatArray x, FloatArray y, IntArray batch,
                            int countSlot, int mode) {

@@ -52,7 +52,7 @@ final class Graphs {
     private final Buffers b;
     private final boolean cpu;
     private final int context;
-    /** Non-null: the norms, attention and projections (of the dtypes that have one) use the {@link Groups} kernels. */
+    /** Non-null: the norms, attention and projections use the {@link Groups} kernels. */
     private final KernelContext kc;
 
     Graphs(Config c, DeviceWeights w, Buffers b, int context, boolean cpu, boolean groups, boolean merged) {
@@ -209,10 +209,10 @@ final class Graphs {
         }
     }
 
-    /** y (mode)= W x for the token rows in batch[countSlot] ({@link MatVec#store}), with the work-group kernel where there is one. */
+    /** y (mode)= W x for the token rows in batch[countSlot] ({@link MatVec#store}), with the work-group kernel when kc is set. */
     private void matVec(TaskGraph g, String graph, String id, DeviceMatrix w, DeviceMatrix.Scales s, FloatArray x, FloatArray y,
                         int countSlot, int mode) {
-        if (kc != null && w.hasGroupKernel()) {
+        if (kc != null) {
             groupGrid(graph, id, w.rows);
             w.matVecGroups(g, id, kc, s, x, y, b.batch, countSlot, mode);
         } else {

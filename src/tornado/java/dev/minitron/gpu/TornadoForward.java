@@ -128,7 +128,7 @@ public final class TornadoForward implements ForwardPass {
      * per graph instead of one per kernel). Property {@value #CUDA_GRAPH}: {@code off} (default) or {@code on} (PTX
      * backend only, the one TornadoVM supports it on; not with {@code --profile}, whose per-task timings a replayed
      * graph does not give). Off by default because on an H200 with TornadoVM 5.2 the captured graphs gave wrong
-     * logits on the fixtures and aborted the JVM on an 8B-shaped model (bench/README.md, "GPU check").
+     * logits on the fixtures and aborted the JVM on an 8B-shaped model (bench/README.md, "On an NVIDIA H200").
      */
     static boolean cudaGraphs(TornadoDevice dev, boolean profile) {
         if (option(CUDA_GRAPH, "off", "off", "on").equals("off")) return false;

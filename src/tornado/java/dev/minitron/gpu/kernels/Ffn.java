@@ -13,11 +13,15 @@ public final class Ffn {
         int tokens = batch.get(Batch.COUNT);
         for (@Parallel int i = 0; i < width; i++) {
             for (int t = 0; t < tokens; t++) {
-                float r = v.get(t * width + i);
-                r = r > 0f ? r : 0f;
-                v.set(t * width + i, r * r);
+                v.set(t * width + i, squaredRelu(v.get(t * width + i)));
             }
         }
+    }
+
+    /** Nemotron's activation: {@code relu(x)^2}. */
+    static float squaredRelu(float x) {
+        float r = x > 0f ? x : 0f;
+        return r * r;
     }
 
     /** {@code v[t] += bias} over {@code [tokens, width]}. */

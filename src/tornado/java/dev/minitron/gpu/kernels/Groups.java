@@ -138,11 +138,11 @@ public final class Groups {
             float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
             int c = lid;
             for (; c + 3 * GROUP < cols; c += 4 * GROUP) { // GROUP is a multiple of 32: the same byte of 4 blocks
-                int at = (row + c / 32) * 34 + 2 + c % 32, step = GROUP / 32 * 34;
-                s0 += w.get(at) * x.get(in + c) * MatVec.half(w, at - 2 - c % 32, f16Scale);
-                s1 += w.get(at + step) * x.get(in + c + GROUP) * MatVec.half(w, at + step - 2 - c % 32, f16Scale);
-                s2 += w.get(at + 2 * step) * x.get(in + c + 2 * GROUP) * MatVec.half(w, at + 2 * step - 2 - c % 32, f16Scale);
-                s3 += w.get(at + 3 * step) * x.get(in + c + 3 * GROUP) * MatVec.half(w, at + 3 * step - 2 - c % 32, f16Scale);
+                int at = (row + c / 32) * 34, q = 2 + c % 32, step = GROUP / 32 * 34;
+                s0 += w.get(at + q) * x.get(in + c) * MatVec.half(w, at, f16Scale);
+                s1 += w.get(at + step + q) * x.get(in + c + GROUP) * MatVec.half(w, at + step, f16Scale);
+                s2 += w.get(at + 2 * step + q) * x.get(in + c + 2 * GROUP) * MatVec.half(w, at + 2 * step, f16Scale);
+                s3 += w.get(at + 3 * step + q) * x.get(in + c + 3 * GROUP) * MatVec.half(w, at + 3 * step, f16Scale);
             }
             for (; c < cols; c += GROUP) {
                 int at = (row + c / 32) * 34;

@@ -235,8 +235,7 @@ public final class MatVec {
         if (mode == ACCUMULATE) {
             y.set(i, y.get(i) + value);
         } else if (mode == SQUARED_RELU) {
-            float r = value > 0f ? value : 0f;
-            y.set(i, r * r);
+            y.set(i, Ffn.squaredRelu(value));
         } else {
             y.set(i, value);
         }
