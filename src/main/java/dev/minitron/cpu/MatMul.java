@@ -38,7 +38,13 @@ public final class MatMul {
                 float[] xp = QuantKernels.prepareLanes(w.dtype(), x, cols);
                 long rb = w.rowBytes();
                 par.forRanges(rows, 16, (from, to) -> {
-                    for (int r = from; r < to; r++) y[r] = QuantKernels.dotLanes(w.dtype(), w.data(), r * rb, xp, cols);
+                    // two rows per call, from+i and from+half+i (two memory streams); an odd last row with itself
+                    int half = (to - from) / 2;
+                    for (int i = 0; i < half; i++) {
+                        int ra = from + i, rb2 = from + half + i;
+                        QuantKernels.dotLanes(w.dtype(), w.data(), ra * rb, rb2 * rb, xp, cols, y, ra, rb2);
+                    }
+                    if ((to - from) % 2 != 0) QuantKernels.dotLanes(w.dtype(), w.data(), (to - 1) * rb, (to - 1) * rb, xp, cols, y, to - 1, to - 1);
                 });
                 return;
             }

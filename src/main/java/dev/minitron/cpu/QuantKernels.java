@@ -398,17 +398,27 @@ final class QuantKernels {
         return type == DType.Q4_K ? prepareQ4_K(x, n) : prepareQ6_K(x, n);
     }
 
-    /** Row dot product by {@code type}'s lane-order kernel, with activations from {@link #prepareLanes}. */
+    /**
+     * Dot products of two rows (at {@code offA}, {@code offB}; the same offset twice for one row) by {@code type}'s
+     * lane-order kernel, with activations from {@link #prepareLanes}, into {@code y[ya]} and {@code y[yb]}.
+     */
+    static void dotLanes(DType type, MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
+        if (type == DType.Q4_K) dotQ4_KLanes(s, offA, offB, xp, n, y, ya, yb);
+        else dotQ6_KLanes(s, offA, offB, xp, n, y, ya, yb);
+    }
+
+    /** One row's dot product by {@link #dotLanes}. */
     static float dotLanes(DType type, MemorySegment s, long off, float[] xp, int n) {
-        return type == DType.Q4_K ? dotQ4_KLanes(s, off, xp, n) : dotQ6_KLanes(s, off, xp, n);
+        float[] y = new float[1];
+        dotLanes(type, s, off, off, xp, n, y, 0, 0);
+        return y[0];
     }
 
     /**
      * The activations as {@link #dotQ4_KLanes} reads them, for a row of {@code n} weights: {@code x} reordered within
      * each half super-block (128 weights) into the order the kernel unpacks the nibbles, then, from index {@code n},
-     * per super-block the eight sub-block sums of {@code x} in the order the kernel unpacks the mins (0,4,1,5,2,6,3,7)
-     * and eight zeros (one vector of 16 lanes per super-block).
-     * Computed once per token and matrix, shared by all rows.
+     * one vector of 16 lanes per super-block: eight zeros and the sums of {@code x} over its eight sub-blocks (for
+     * the mins). Computed once per token and matrix, shared by all rows.
      */
     static float[] prepareQ4_K(float[] x, int n) {
         float[] p = new float[n + n / 16];
@@ -420,26 +430,28 @@ final class QuantKernels {
             }
         }
         for (int b = 0; b < n / 256; b++) {
-            for (int i = 0; i < 8; i++) {
-                int from = 256 * b + 32 * ((i >> 1) + 4 * (i & 1));
+            for (int j = 0; j < 8; j++) {
                 float sum = 0;
-                for (int j = 0; j < 32; j++) sum += x[from + j];
-                p[n + 16 * b + i] = sum;
+                for (int i = 0; i < 32; i++) sum += x[256 * b + 32 * j + i];
+                p[n + 16 * b + 8 + j] = sum;
             }
         }
         return p;
     }
 
     private static final VectorSpecies<Integer> I16 = LANE_KERNELS ? IntVector.SPECIES_512 : null;
-    /** Per-lane shifts that bring sub-block scale bytes 0 and 2 (even sub-blocks), 1 and 3 (odd) down to lanes 0-7, 8-15. */
-    private static final IntVector EVEN_SCALES = halves(0, 16), ODD_SCALES = halves(8, 24);
+    /** Lanes 8-15. */
+    private static final VectorMask<Float> UPPER8F = LANE_KERNELS ? VectorMask.fromLong(F, 0xFF00L) : null;
     /**
-     * Per-lane shifts that take the eight mins, from a long broadcast as sixteen ints, in order 0,4,1,5,2,6,3,7 (lanes
-     * 8-15 repeat them and meet zeros in the activations). All vectors in the lane-order kernels are 512-bit: a
-     * 256-bit one here made C2 box the Q6_K lane kernel once the Q4_0 kernel had also run (shared profiles).
+     * Which sub-block's scale each lane of a Q4_K nibble vector needs (lanes 0-7, 8-15): low nibbles of half 0:
+     * sub-blocks 0, 2; high nibbles 1, 3; half 1: 4, 6 and 5, 7. All vectors in the lane-order kernels are 512-bit:
+     * a 256-bit one made C2 box the Q6_K lane kernel once the Q4_0 kernel had also run (shared profiles).
      */
-    private static final IntVector MIN_SHIFTS = LANE_KERNELS
-            ? IntVector.fromArray(IntVector.SPECIES_512, new int[] {0, 0, 8, 8, 16, 16, 24, 24, 0, 0, 8, 8, 16, 16, 24, 24}, 0) : null;
+    private static final VectorShuffle<Float> LOW_0 = pairF(0, 2), HIGH_0 = pairF(1, 3), LOW_1 = pairF(4, 6), HIGH_1 = pairF(5, 7);
+
+    private static VectorShuffle<Float> pairF(int low, int high) {
+        return LANE_KERNELS ? VectorShuffle.fromOp(F, i -> i < 8 ? low : high) : null;
+    }
 
     private static IntVector halves(int low, int high) {
         if (!LANE_KERNELS) return null;
@@ -449,48 +461,53 @@ final class QuantKernels {
     }
 
     /**
-     * {@link #dotQ4_K} with activations from {@link #prepareQ4_K}; needs 16 lanes. Each half super-block (64 bytes of
-     * quants) is loaded as sixteen ints and each nibble position (shift {@code 4k}) converted in place: lanes 0-7 hold
-     * sub-block {@code 4h + (k & 1)}, lanes 8-15 sub-block {@code 4h + 2 + (k & 1)}, so no shuffles are needed; the
-     * activations were permuted to match. The scales multiply per lane (two per vector), the mins term uses the
-     * precomputed sub-block sums. Measured per core (rows in the L2 cache): 9.7 -> 16.0 G weights/s.
+     * {@link #dotQ4_K} for two rows, with activations from {@link #prepareQ4_K}; needs 16 lanes. Each half
+     * super-block (64 bytes of quants) is loaded as sixteen ints and each nibble position (shift {@code 4k}) converted
+     * in place: lanes 0-7 hold sub-block {@code 4h + (k & 1)}, lanes 8-15 sub-block {@code 4h + 2 + (k & 1)}, so no
+     * shuffles are needed; the activations were permuted to match. The super-block's eight scales and eight mins go
+     * into one vector (times d and -dmin); the nibble sums take their scales from it by a shuffle, and the mins meet
+     * the precomputed sub-block sums of {@code x} in one FMA.
+     *
+     * <p>Two rows, block by block: the second row's block finds the activations the first one brought into the L1
+     * cache. Measured on the 2-core VM, 2 threads, Q4_K rows from memory: 3072 x 9216 (ffn_down) 9.5-10 -> 12.6-14.6
+     * GB/s; one core, rows in the L2 cache: 17.7 -> 21.2 G weights/s (with the one-vector scales).
      */
-    static float dotQ4_KLanes(MemorySegment s, long off, float[] xp, int n) {
+    static void dotQ4_KLanes(MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
         // No helper methods with vector arguments or results here (see dotQ6_KLanes for why).
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector accA = FloatVector.zero(F), accB = accA;
         for (int b = 0; b < n / 256; b++) {
-            long blk = off + 144L * b;
-            long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat((short) h0));
-            float dmin = Float.float16ToFloat((short) (h0 >>> 16));
-            long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
-            FloatVector m = (FloatVector) LongVector.broadcast(LongVector.SPECIES_512, mins).reinterpretAsInts()
-                    .lanewise(VectorOperators.LSHR, MIN_SHIFTS).and(0x3F).convert(VectorOperators.I2F, 0);
-            // minus dmin * m * (sum of x), per sub-block
-            acc = m.mul(-dmin).fma(FloatVector.fromArray(F, xp, n + 16 * b), acc);
-            for (int h = 0; h < 2; h++) {
-                IntVector q = IntVector.fromMemorySegment(I16, s, blk + 16 + 64L * h, LE);
-                int xi = 256 * b + 128 * h;
-                IntVector qo = q.lanewise(VectorOperators.LSHR, 4);   // the high nibbles, moved to the low ones
-                FloatVector even = FloatVector.zero(F), odd = even;   // low nibbles, high nibbles
-                for (int k = 0; k < 4; k++) {
-                    // byte k's nibble masked in place: converted, it is the nibble times 2^(8k), exactly; the
-                    // activations carry the 2^(-8k) (prepareQ4_K), which saves a shift per 16 weights
-                    int mask = 0x0F << 8 * k;
-                    FloatVector we = (FloatVector) q.and(mask).convert(VectorOperators.I2F, 0);
-                    FloatVector wo = (FloatVector) qo.and(mask).convert(VectorOperators.I2F, 0);
-                    even = we.fma(FloatVector.fromArray(F, xp, xi + 32 * k), even);
-                    odd = wo.fma(FloatVector.fromArray(F, xp, xi + 32 * k + 16), odd);
+            FloatVector xs = FloatVector.fromArray(F, xp, n + 16 * b);
+            for (int r = 0; r < 2; r++) {
+                long blk = (r == 0 ? offA : offB) + 144L * b;
+                long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
+                float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+                long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
+                // lanes 0-7: d * scale, lanes 8-15: -dmin * min, of sub-blocks 0..7
+                FloatVector sm = ((FloatVector) LongVector.broadcast(LongVector.SPECIES_128, scales).withLane(1, mins)
+                        .reinterpretAsBytes().convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.broadcast(F, d).blend(-dmin, UPPER8F));
+                FloatVector sum = sm.mul(xs);   // lanes 8-15: -dmin * min * (sum of x), per sub-block
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = IntVector.fromMemorySegment(I16, s, blk + 16 + 64L * h, LE);
+                    int xi = 256 * b + 128 * h;
+                    IntVector qo = q.lanewise(VectorOperators.LSHR, 4);   // the high nibbles, moved to the low ones
+                    FloatVector even = FloatVector.zero(F), odd = even;   // low nibbles, high nibbles
+                    for (int k = 0; k < 4; k++) {
+                        // byte k's nibble masked in place: converted, it is the nibble times 2^(8k), exactly; the
+                        // activations carry the 2^(-8k) (prepareQ4_K), which saves a shift per 16 weights
+                        int mask = 0x0F << 8 * k;
+                        even = ((FloatVector) q.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xi + 32 * k), even);
+                        odd = ((FloatVector) qo.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xi + 32 * k + 16), odd);
+                    }
+                    sum = even.fma(sm.rearrange(h == 0 ? LOW_0 : LOW_1), sum);
+                    sum = odd.fma(sm.rearrange(h == 0 ? HIGH_0 : HIGH_1), sum);
                 }
-                // the scales of sub-blocks 4h .. 4h+3, a byte each, picked per lane
-                IntVector sc = IntVector.broadcast(I16, (int) (scales >>> 32 * h));
-                FloatVector se = (FloatVector) sc.lanewise(VectorOperators.LSHR, EVEN_SCALES).and(0x3F).convert(VectorOperators.I2F, 0);
-                FloatVector so = (FloatVector) sc.lanewise(VectorOperators.LSHR, ODD_SCALES).and(0x3F).convert(VectorOperators.I2F, 0);
-                acc = even.fma(se.mul(d), acc);
-                acc = odd.fma(so.mul(d), acc);
+                if (r == 0) accA = accA.add(sum);
+                else accB = accB.add(sum);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        y[ya] = accA.reduceLanes(VectorOperators.ADD);
+        y[yb] = accB.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -645,7 +662,9 @@ final class QuantKernels {
      * Blending the {@code ql} vectors pairs each lane with its {@code qh} lane: pass 0 takes half 0's {@code ql[l]}
      * and half 1's {@code ql[l + 32]}, pass 1 (halves swapped) the rest. The six-bit weights are assembled four per
      * int, each byte is then converted in place, and the -32 offset is applied once per sub-block through the
-     * precomputed sums. Measured per core (rows in the L2 cache): 8.0 -> 9-14.5 G weights/s (a noisy VM).
+     * precomputed sums. Measured per core (rows in the L2 cache): 8.0 -> 9-14.5 G weights/s (a noisy VM). Two rows,
+     * block by block, as {@link #dotQ4_KLanes}: 2 threads, rows from memory, 3072 x 9216 10.2-10.6 -> 10.6-11.7 GB/s,
+     * 9216 x 3072 13.5-13.8 -> 20.7-22.2 GB/s.
      *
      * <p>Written out in full, with no helper methods: C2 boxed vectors (3-10x slower) in some runs when the passes
      * were a helper or a loop swapping its vectors, or when the method called helpers the other kernels share (C2
@@ -653,44 +672,50 @@ final class QuantKernels {
      * {@code ByteVector} load from a segment whose call site had seen both mapped and native segments fell back to
      * its per-byte Java path. {@code QuantKernelsJitTest} checks it after all the other kernels have run.
      */
-    static float dotQ6_KLanes(MemorySegment s, long off, float[] xp, int n) {
-        FloatVector acc = FloatVector.zero(F);
+    static void dotQ6_KLanes(MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
+        FloatVector accA = FloatVector.zero(F), accB = accA;
         for (int b = 0; b < n / 256; b++) {
-            long blk = off + 210L * b;
             int xi = 256 * b;
-            IntVector qa = IntVector.fromMemorySegment(I16, s, blk, LE), qb = IntVector.fromMemorySegment(I16, s, blk + 64, LE);
-            IntVector qh = IntVector.fromMemorySegment(I16, s, blk + 128, LE), qh2 = qh.rearrange(SWAP_HALVES);
-            // the 16 signed scales, loaded as ints like every other load here
-            FloatVector sc = (FloatVector) IntVector.fromMemorySegment(IQ, s, blk + 192, LE).reinterpretAsBytes()
-                    .convertShape(VectorOperators.B2F, F, 0);
-            FloatVector sum = sc.mul(FloatVector.fromArray(F, xp, n + 16 * b));   // the -32 of every weight
-            // pass 0: half 0's ql[l] and half 1's ql[l + 32] (lanes 0-7, 8-15), with qh as loaded
-            IntVector q = qa.blend(qb, UPPER8);
-            IntVector lo1 = q.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
-            IntVector hi1 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                    .or(qh.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
-            // pass 1: half 1's ql[l] and half 0's ql[l + 32], with qh's halves swapped
-            q = qb.blend(qa, UPPER8);
-            IntVector lo2 = q.and(0x0F0F0F0F).or(qh2.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
-            IntVector hi2 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                    .or(qh2.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
-            FloatVector l1 = FloatVector.zero(F), h1 = l1, l2 = l1, h2 = l1;
-            for (int c = 0; c < 4; c++) {
-                // byte c of every int masked in place (six bits, so never negative): converted, it is the weight
-                // times 2^(8c), exactly; the activations carry the 2^(-8c) (prepareQ6_K)
-                int mask = 0x3F << 8 * c, x = xi + 16 * c;
-                l1 = ((FloatVector) lo1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x), l1);
-                h1 = ((FloatVector) hi1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 64), h1);
-                l2 = ((FloatVector) lo2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 128), l2);
-                h2 = ((FloatVector) hi2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 192), h2);
+            FloatVector xs = FloatVector.fromArray(F, xp, n + 16 * b);
+            for (int r = 0; r < 2; r++) {
+                long blk = (r == 0 ? offA : offB) + 210L * b;
+                IntVector qa = IntVector.fromMemorySegment(I16, s, blk, LE), qb = IntVector.fromMemorySegment(I16, s, blk + 64, LE);
+                IntVector qh = IntVector.fromMemorySegment(I16, s, blk + 128, LE), qh2 = qh.rearrange(SWAP_HALVES);
+                // the 16 signed scales, loaded as ints like every other load here
+                FloatVector sc = (FloatVector) IntVector.fromMemorySegment(IQ, s, blk + 192, LE).reinterpretAsBytes()
+                        .convertShape(VectorOperators.B2F, F, 0);
+                FloatVector sum = sc.mul(xs);   // the -32 of every weight
+                // pass 0: half 0's ql[l] and half 1's ql[l + 32] (lanes 0-7, 8-15), with qh as loaded
+                IntVector q = qa.blend(qb, UPPER8);
+                IntVector lo1 = q.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
+                IntVector hi1 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
+                // pass 1: half 1's ql[l] and half 0's ql[l + 32], with qh's halves swapped
+                q = qb.blend(qa, UPPER8);
+                IntVector lo2 = q.and(0x0F0F0F0F).or(qh2.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
+                IntVector hi2 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh2.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
+                FloatVector l1 = FloatVector.zero(F), h1 = l1, l2 = l1, h2 = l1;
+                for (int c = 0; c < 4; c++) {
+                    // byte c of every int masked in place (six bits, so never negative): converted, it is the weight
+                    // times 2^(8c), exactly; the activations carry the 2^(-8c) (prepareQ6_K)
+                    int mask = 0x3F << 8 * c, x = xi + 16 * c;
+                    l1 = ((FloatVector) lo1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x), l1);
+                    h1 = ((FloatVector) hi1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 64), h1);
+                    l2 = ((FloatVector) lo2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 128), l2);
+                    h2 = ((FloatVector) hi2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 192), h2);
+                }
+                sum = l1.fma(sc.rearrange(SCALES_LOW), sum);
+                sum = h1.fma(sc.rearrange(SCALES_HIGH), sum);
+                sum = l2.fma(sc.rearrange(SCALES_LOW_2), sum);
+                sum = h2.fma(sc.rearrange(SCALES_HIGH_2), sum);
+                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(s.get(F16, blk + 208)));
+                if (r == 0) accA = sum.fma(d, accA);
+                else accB = sum.fma(d, accB);
             }
-            sum = l1.fma(sc.rearrange(SCALES_LOW), sum);
-            sum = h1.fma(sc.rearrange(SCALES_HIGH), sum);
-            sum = l2.fma(sc.rearrange(SCALES_LOW_2), sum);
-            sum = h2.fma(sc.rearrange(SCALES_HIGH_2), sum);
-            acc = sum.fma(FloatVector.broadcast(F, Float.float16ToFloat(s.get(F16, blk + 208))), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        y[ya] = accA.reduceLanes(VectorOperators.ADD);
+        y[yb] = accB.reduceLanes(VectorOperators.ADD);
     }
 
     /** Signed 8-bit scale at {@code pos}, as float. */
