@@ -78,7 +78,12 @@ class QuantKernelsJitTest {
         }
     }
 
+    private static final float[] Y = new float[2];
+
+    /** The kernel as decode calls it (the lane-order kernels: two rows per call, here the same row twice). */
     private static float kernel(DType t, boolean lanes, MemorySegment s, float[] x, float[] xp, int n) {
-        return lanes ? QuantKernels.dotLanes(t, s, 0, xp, n) : QuantKernels.dot(t, s, 0, x, 0, n);
+        if (!lanes) return QuantKernels.dot(t, s, 0, x, 0, n);
+        QuantKernels.dotLanes(t, s, 0, 0, xp, n, Y, 0, 1);
+        return Y[0] + Y[1];
     }
 }
