@@ -27,8 +27,9 @@ class MatMulTest {
             "F16, 40, 256, 1, 2", "F16, 9, 80, 4, 2",
             "Q8_0, 40, 256, 1, 2", "Q8_0, 13, 96, 6, 2", "Q8_0, 8, 32, 2, 1",
             "Q4_0, 40, 256, 1, 2", "Q4_0, 9, 96, 3, 1",
-            "Q4_K, 40, 768, 1, 2", "Q4_K, 7, 256, 1, 1", "Q4_K, 9, 512, 5, 2",
-            "Q6_K, 40, 512, 1, 2", "Q6_K, 9, 256, 3, 1",
+            // Q4_K/Q6_K: below MatMul.LANE_BATCH tokens the decode kernels run per token, from it the prefill path
+            "Q4_K, 40, 768, 1, 2", "Q4_K, 7, 256, 1, 1", "Q4_K, 9, 512, 5, 2", "Q4_K, 9, 512, 17, 2",
+            "Q6_K, 40, 512, 1, 2", "Q6_K, 9, 256, 3, 1", "Q6_K, 9, 256, 16, 1",
     })
     void matchesScalarReference(DType type, int rows, int cols, int tokens, int threads) {
         SplittableRandom r = new SplittableRandom(rows * 31L + cols + tokens);
