@@ -161,29 +161,37 @@ public final class Forward implements ForwardPass {
 
     /**
      * Causal grouped-query attention: query head {@code h} uses KV head {@code h / groupSize}; scores are
-     * {@code q.k / sqrt(headDim)}, softmax over positions {@code 0..pos+t}, weights times values.
+     * {@code q.k / sqrt(headDim)}, softmax over positions {@code 0..pos+t}, weights times values. One task per
+     * token and KV head serves that head's whole group of query heads, so each cached key and value is read from
+     * memory once for the group rather than once per query head (the same operations per head, in the same order).
      */
     void attention(int l, int T, int pos, Buffers b) {
-        int hd = c.headDim(), kv = c.kvDim(), qd = c.qDim(), group = c.groupSize();
+        int hd = c.headDim(), kv = c.kvDim(), qd = c.qDim(), group = c.groupSize(), kvHeads = c.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] kc = keyCache[l], vc = valueCache[l];
-        par.forEach(T * c.numHeads(), task -> {
-            int t = task / c.numHeads(), h = task % c.numHeads();
-            int kvOff = (h / group) * hd, qOff = t * qd + h * hd, n = pos + t + 1;
-            float[] s = b.scores.get();
-            float max = Float.NEGATIVE_INFINITY;
+        par.forEach(T * kvHeads, task -> {
+            int t = task / kvHeads, g = task % kvHeads;
+            int kvOff = g * hd, q0 = t * qd + g * group * hd, n = pos + t + 1;
+            float[] s = b.scores.get();   // group rows of n scores
             for (int p = 0; p < n; p++) {
-                s[p] = VecDot.dot(b.q, qOff, kc, p * kv + kvOff, hd) * scale;
-                max = Math.max(max, s[p]);
+                for (int j = 0; j < group; j++) s[j * n + p] = VecDot.dot(b.q, q0 + j * hd, kc, p * kv + kvOff, hd) * scale;
             }
-            float sum = 0;
+            for (int j = 0; j < group; j++) {
+                int o = j * n;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int p = 0; p < n; p++) max = Math.max(max, s[o + p]);
+                float sum = 0;
+                for (int p = 0; p < n; p++) {
+                    s[o + p] = (float) Math.exp(s[o + p] - max);
+                    sum += s[o + p];
+                }
+                float inv = 1f / sum;
+                for (int p = 0; p < n; p++) s[o + p] *= inv;
+            }
+            Arrays.fill(b.att, q0, q0 + group * hd, 0f);
             for (int p = 0; p < n; p++) {
-                s[p] = (float) Math.exp(s[p] - max);
-                sum += s[p];
+                for (int j = 0; j < group; j++) VecDot.axpy(s[j * n + p], vc, p * kv + kvOff, b.att, q0 + j * hd, hd);
             }
-            float inv = 1f / sum;
-            Arrays.fill(b.att, qOff, qOff + hd, 0f);
-            for (int p = 0; p < n; p++) VecDot.axpy(s[p] * inv, vc, p * kv + kvOff, b.att, qOff, hd);
         });
     }
 
@@ -223,7 +231,7 @@ public final class Forward implements ForwardPass {
             k = new float[T * c.kvDim()];
             v = new float[T * c.kvDim()];
             up = new float[T * c.intermediateSize()];
-            scores = ThreadLocal.withInitial(() -> new float[context]);
+            scores = ThreadLocal.withInitial(() -> new float[c.groupSize() * context]);
         }
     }
 }
