@@ -444,8 +444,9 @@ final class QuantKernels {
     private static final VectorMask<Float> UPPER8F = LANE_KERNELS ? VectorMask.fromLong(F, 0xFF00L) : null;
     /**
      * Which sub-block's scale each lane of a Q4_K nibble vector needs (lanes 0-7, 8-15): low nibbles of half 0:
-     * sub-blocks 0, 2; high nibbles 1, 3; half 1: 4, 6 and 5, 7. All vectors in the lane-order kernels are 512-bit:
-     * a 256-bit one made C2 box the Q6_K lane kernel once the Q4_0 kernel had also run (shared profiles).
+     * sub-blocks 0, 2; high nibbles 1, 3; half 1: 4, 6 and 5, 7. The lane-order kernels compute on 512-bit vectors
+     * only (16 scale bytes are loaded as 128 bits and widened at once): a 256-bit vector in the Q4_K kernel once made
+     * C2 box the Q6_K lane kernel after the Q4_0 kernel had also run (shared profiles).
      */
     private static final VectorShuffle<Float> LOW_0 = pairF(0, 2), HIGH_0 = pairF(1, 3), LOW_1 = pairF(4, 6), HIGH_1 = pairF(5, 7);
 

@@ -164,6 +164,7 @@ public final class Forward implements ForwardPass {
      * {@code q.k / sqrt(headDim)}, softmax over positions {@code 0..pos+t}, weights times values. One task per
      * token and KV head serves that head's whole group of query heads, so each cached key and value is read from
      * memory once for the group rather than once per query head (the same operations per head, in the same order).
+     * Decode thus has one task per KV head: 8 in the Minitron models, enough for a few cores.
      */
     void attention(int l, int T, int pos, Buffers b) {
         int hd = c.headDim(), kv = c.kvDim(), qd = c.qDim(), group = c.groupSize(), kvHeads = c.numKvHeads();
