@@ -13,7 +13,8 @@ import java.util.function.IntConsumer;
  * microseconds of work, so the cost of starting and joining a loop matters. The caller runs iterations itself
  * ({@code threads - 1} helper threads), and an idle helper spins for {@value #SPIN_MICROS} µs before it sleeps, so
  * the next loop usually finds it awake. Measured on the 2-core VM, 8 empty iterations: a {@code ForkJoinPool}
- * took 17-55 µs per loop.
+ * took 17-55 µs per loop, this 0.3 µs. Spinning costs nothing while the caller does serial work on another core;
+ * with more threads than cores ({@code -t 4} on 2 cores) decode measured no slower than with 2.
  */
 public final class Parallel implements AutoCloseable {
     /** How long an idle helper waits awake for the next loop before it parks. */
