@@ -29,7 +29,11 @@ public final class Forward implements ForwardPass {
     private final Weights w;
     private final Parallel par;
     private final int context;
-    final float[][] keyCache, valueCache; // [layer][pos * kvDim + j]
+    /**
+     * [layer][(kvHead * context + pos) * headDim + j]: each KV head's positions are contiguous, so attention streams
+     * them (position-major rows would put consecutive positions of a head a whole kvDim apart, a new 4 KB page each).
+     */
+    final float[][] keyCache, valueCache;
     private final float[] cos, sin;                // [pos * rot/2 + j]
     private Buffers buf; // grown on demand, reused between calls
 
@@ -100,8 +104,14 @@ public final class Forward implements ForwardPass {
             rope(b.q, t * c.qDim(), c.numHeads(), pos + t);
             rope(b.k, t * kv, c.numKvHeads(), pos + t);
         }
-        System.arraycopy(b.k, 0, keyCache[l], pos * kv, T * kv);
-        System.arraycopy(b.v, 0, valueCache[l], pos * kv, T * kv);
+        int hd = c.headDim();
+        for (int t = 0; t < T; t++) {
+            for (int g = 0; g < c.numKvHeads(); g++) {
+                int from = t * kv + g * hd, to = (g * context + pos + t) * hd;
+                System.arraycopy(b.k, from, keyCache[l], to, hd);
+                System.arraycopy(b.v, from, valueCache[l], to, hd);
+            }
+        }
         attention(l, T, pos, b);
         MatMul.matMul(L.o(), b.att, T, b.h, par);
         addBias(b.h, L.oBias(), T);
@@ -167,15 +177,15 @@ public final class Forward implements ForwardPass {
      * Decode thus has one task per KV head: 8 in the Minitron models, enough for a few cores.
      */
     void attention(int l, int T, int pos, Buffers b) {
-        int hd = c.headDim(), kv = c.kvDim(), qd = c.qDim(), group = c.groupSize(), kvHeads = c.numKvHeads();
+        int hd = c.headDim(), qd = c.qDim(), group = c.groupSize(), kvHeads = c.numKvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] kc = keyCache[l], vc = valueCache[l];
         par.forEach(T * kvHeads, task -> {
             int t = task / kvHeads, g = task % kvHeads;
-            int kvOff = g * hd, q0 = t * qd + g * group * hd, n = pos + t + 1;
+            int kvOff = g * context * hd, q0 = t * qd + g * group * hd, n = pos + t + 1;
             float[] s = b.scores.get();   // group rows of n scores
             for (int p = 0; p < n; p++) {
-                for (int j = 0; j < group; j++) s[j * n + p] = VecDot.dot(b.q, q0 + j * hd, kc, p * kv + kvOff, hd) * scale;
+                for (int j = 0; j < group; j++) s[j * n + p] = VecDot.dot(b.q, q0 + j * hd, kc, kvOff + p * hd, hd) * scale;
             }
             for (int j = 0; j < group; j++) {
                 int o = j * n;
@@ -191,7 +201,7 @@ public final class Forward implements ForwardPass {
             }
             Arrays.fill(b.att, q0, q0 + group * hd, 0f);
             for (int p = 0; p < n; p++) {
-                for (int j = 0; j < group; j++) VecDot.axpy(s[j * n + p], vc, p * kv + kvOff, b.att, q0 + j * hd, hd);
+                for (int j = 0; j < group; j++) VecDot.axpy(s[j * n + p], vc, kvOff + p * hd, b.att, q0 + j * hd, hd);
             }
         });
     }
