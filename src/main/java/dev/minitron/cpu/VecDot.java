@@ -13,6 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 
 /**
  * Dot products of one weight row, read in place from the mapped file in its own dtype, with a float32
@@ -238,6 +239,34 @@ public final class VecDot {
             FloatVector.fromArray(F, x, xOff + i).fma(av, FloatVector.fromArray(F, y, yOff + i)).intoArray(y, yOff + i);
         }
         for (; i < n; i++) y[yOff + i] += a * x[xOff + i];
+    }
+
+    /**
+     * {@code out[outOff + d] = sum over p < n of w[wOff + p] * v[vOff + p * stride + d]} for {@code d < dim}: the
+     * attention-weighted sum of {@code n} value rows. Four vectors of {@code out} stay in registers across all rows
+     * (repeated {@link #axpy} calls would store and reload them per row); each element gets the same FMAs in the same
+     * order as those calls, so the result is identical.
+     */
+    public static void weightedSum(float[] w, int wOff, int n, float[] v, int vOff, int stride, float[] out, int outOff, int dim) {
+        int d = 0;
+        for (; d <= dim - 4 * L; d += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int p = 0, row = vOff + d; p < n; p++, row += stride) {
+                FloatVector s = FloatVector.broadcast(F, w[wOff + p]);
+                a0 = FloatVector.fromArray(F, v, row).fma(s, a0);
+                a1 = FloatVector.fromArray(F, v, row + L).fma(s, a1);
+                a2 = FloatVector.fromArray(F, v, row + 2 * L).fma(s, a2);
+                a3 = FloatVector.fromArray(F, v, row + 3 * L).fma(s, a3);
+            }
+            a0.intoArray(out, outOff + d);
+            a1.intoArray(out, outOff + d + L);
+            a2.intoArray(out, outOff + d + 2 * L);
+            a3.intoArray(out, outOff + d + 3 * L);
+        }
+        if (d < dim) {
+            Arrays.fill(out, outOff + d, outOff + dim, 0f);
+            for (int p = 0; p < n; p++) axpy(w[wOff + p], v, vOff + p * stride + d, out, outOff + d, dim - d);
+        }
     }
 
     /** Plain float32 dot of two arrays. */

@@ -199,10 +199,7 @@ public final class Forward implements ForwardPass {
                 float inv = 1f / sum;
                 for (int p = 0; p < n; p++) s[o + p] *= inv;
             }
-            Arrays.fill(b.att, q0, q0 + group * hd, 0f);
-            for (int p = 0; p < n; p++) {
-                for (int j = 0; j < group; j++) VecDot.axpy(s[j * n + p], vc, kvOff + p * hd, b.att, q0 + j * hd, hd);
-            }
+            for (int j = 0; j < group; j++) VecDot.weightedSum(s, j * n, n, vc, kvOff, hd, b.att, q0 + j * hd, hd);
         });
     }
 
