@@ -187,18 +187,7 @@ public final class Forward implements ForwardPass {
             for (int p = 0; p < n; p++) {
                 for (int j = 0; j < group; j++) s[j * n + p] = VecDot.dot(b.q, q0 + j * hd, kc, kvOff + p * hd, hd) * scale;
             }
-            for (int j = 0; j < group; j++) {
-                int o = j * n;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int p = 0; p < n; p++) max = Math.max(max, s[o + p]);
-                float sum = 0;
-                for (int p = 0; p < n; p++) {
-                    s[o + p] = (float) Math.exp(s[o + p] - max);
-                    sum += s[o + p];
-                }
-                float inv = 1f / sum;
-                for (int p = 0; p < n; p++) s[o + p] *= inv;
-            }
+            for (int j = 0; j < group; j++) VecDot.softmax(s, j * n, n);
             for (int j = 0; j < group; j++) VecDot.weightedSum(s, j * n, n, vc, kvOff, hd, b.att, q0 + j * hd, hd);
         });
     }

@@ -29,4 +29,24 @@ class VecDotTest {
         assertArrayEquals(Arrays.copyOfRange(want, outOff, outOff + dim), Arrays.copyOfRange(got, outOff, outOff + dim));
         for (int i = 0; i < got.length; i++) if (i < outOff || i >= outOff + dim) assertEquals(42f, got[i], "written outside at " + i);
     }
+
+    /** Softmax (vector exponentials) against a double-precision softmax: within 1e-6 relative, in place. */
+    @ParameterizedTest(name = "n={0}")
+    @CsvSource({"1", "15", "16", "17", "300", "1024"})
+    void softmaxMatchesDouble(int n) {
+        SplittableRandom r = new SplittableRandom(n);
+        int off = 3;
+        float[] s = new float[off + n + 2];
+        for (int i = 0; i < s.length; i++) s[i] = (float) (r.nextGaussian() * 8);
+        float[] before = s.clone();
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (int p = 0; p < n; p++) max = Math.max(max, before[off + p]);
+        for (int p = 0; p < n; p++) sum += Math.exp(before[off + p] - max);
+        VecDot.softmax(s, off, n);
+        for (int p = 0; p < n; p++) {
+            double want = Math.exp(before[off + p] - max) / sum;
+            assertEquals(want, s[off + p], 1e-6 * want + 1e-12, "position " + p);
+        }
+        for (int i = 0; i < s.length; i++) if (i < off || i >= off + n) assertEquals(before[i], s[i], "written outside at " + i);
+    }
 }
