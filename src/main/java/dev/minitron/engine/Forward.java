@@ -173,8 +173,9 @@ public final class Forward implements ForwardPass {
      * Causal grouped-query attention: query head {@code h} uses KV head {@code h / groupSize}; scores are
      * {@code q.k / sqrt(headDim)}, softmax over positions {@code 0..pos+t}, weights times values. One task per
      * token and KV head serves that head's whole group of query heads, so each cached key and value is read from
-     * memory once for the group rather than once per query head (the same operations per head, in the same order).
-     * Decode thus has one task per KV head: 8 in the Minitron models, enough for a few cores.
+     * memory once for the group rather than once per query head; per head it computes the scores, their softmax
+     * ({@link VecDot#softmax}) and the weighted sum of values ({@link VecDot#weightedSum}). Decode thus has one task
+     * per KV head: 8 in the Minitron models, enough for a few cores.
      */
     void attention(int l, int T, int pos, Buffers b) {
         int hd = c.headDim(), qd = c.qDim(), group = c.groupSize(), kvHeads = c.numKvHeads();
