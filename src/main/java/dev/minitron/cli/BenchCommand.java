@@ -41,6 +41,9 @@ public final class BenchCommand implements Callable<Integer> {
     List<String> backends;
     @Option(names = "--device", paramLabel = "B:D", description = "TornadoVM device id for --backend tornado")
     String device;
+    @Option(names = "--matrices", description = "Also time each weight matrix's decode product (java backend): "
+            + "microseconds, GB/s and ms per token per kind of matrix")
+    boolean matrices;
     @Option(names = "--json", description = "Print JSON") boolean json;
     @Option(names = "--csv", description = "Print CSV") boolean csv;
 
@@ -55,6 +58,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<Integer> ts = threads == null ? List.of(Runtime.getRuntime().availableProcessors()) : threads;
         for (int t : ts) GenerateCommand.check(t >= 1 && t <= 1024, "-t must be between 1 and 1024, got " + t);
         List<Bench.Row> rows = new ArrayList<>();
+        Map<String, List<Bench.MatrixRow>> perMatrix = new LinkedHashMap<>();   // "model, N threads" -> rows
         Map<Integer, Double> bw = new LinkedHashMap<>();
         for (Path path : models) {
             Model m = ModelLoader.load(path);
@@ -66,6 +70,7 @@ public final class BenchCommand implements Callable<Integer> {
                             : bw.computeIfAbsent(-1, k -> Backends.tornadoBandwidthGBps(choice));
                     if (!json && !csv) err.printf("benchmarking %s on %s with %d threads (bandwidth %.1f GB/s)...%n", path, backend, t, b);
                     rows.addAll(Bench.run(m, path.getFileName().toString(), t, p, n, reps, b, choice, err));
+                    if (matrices && backend.equals("java")) perMatrix.put(path.getFileName() + ", " + t + " threads", Bench.matrices(m, t, reps));
                 }
             }
         }
@@ -74,6 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("machine", Bench.machine(backends.contains("tornado")));
             o.put("rows", rows);
+            if (matrices) o.put("matrices", perMatrix);
             out.println(om.writeValueAsString(o));
         } else if (csv) {
             out.println("model,dtype,backend,device,threads,test,tokens_per_s,tokens_per_s_min,tokens_per_s_max,"
@@ -96,6 +102,19 @@ public final class BenchCommand implements Callable<Integer> {
                         (r.tokensPerSMax() - r.tokensPerSMin()) / 2, r.bytesPerToken() / 1e9, r.floorTokensPerS(),
                         100 * r.floorFraction(), r.gflops());
             }
+            perMatrix.forEach((what, ms) -> {
+                out.printf("%ndecode matrix products, %s (mean of %d passes):%n", what, reps);
+                out.printf("| %-28s | %-5s | %-13s | %9s | %10s | %6s | %8s |%n", "matrix", "dtype", "shape", "per token", "µs each", "GB/s", "ms/token");
+                out.println("|" + "-".repeat(30) + "|" + "-".repeat(7) + "|" + "-".repeat(15) + "|" + "-".repeat(11) + "|"
+                        + "-".repeat(12) + "|" + "-".repeat(8) + "|" + "-".repeat(10) + "|");
+                double total = 0;
+                for (Bench.MatrixRow r : ms) {
+                    out.printf("| %-28s | %-5s | %-13s | %9d | %10.1f | %6.2f | %8.2f |%n", r.matrix(), r.dtype(),
+                            r.rows() + "x" + r.cols(), r.perToken(), r.usEach(), r.gbPerS(), r.msPerToken());
+                    total += r.msPerToken();
+                }
+                out.printf("total: %.1f ms per token in matrix products%n", total);
+            });
         }
         return 0;
     }

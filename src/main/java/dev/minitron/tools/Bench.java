@@ -2,12 +2,14 @@ package dev.minitron.tools;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.minitron.cpu.Bandwidth;
+import dev.minitron.cpu.MatMul;
 import dev.minitron.cpu.Parallel;
 import dev.minitron.engine.Backends;
 import dev.minitron.engine.ForwardPass;
 import dev.minitron.engine.Sampler;
 import dev.minitron.io.ModelException;
 import dev.minitron.model.Model;
+import dev.minitron.model.Weights;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Tensor;
 
@@ -112,6 +114,55 @@ public final class Bench {
                         bandwidth * 1e9 / bytes, flopsPerToken));
             }
         }
+        return rows;
+    }
+
+    /**
+     * One kind of weight matrix in a decode step: name with layer numbers as {@code #}, dtype, shape, how many per
+     * token, the mean time of one matrix-vector product over the timed passes, and its rate.
+     */
+    public record MatrixRow(String matrix, String dtype, long rows, long cols, int perToken,
+                            @JsonProperty("us_each") double usEach,
+                            @JsonProperty("gb_s") double gbPerS,
+                            @JsonProperty("ms_per_token") double msPerToken) {}
+
+    /**
+     * Times the decode product ({@code MatMul}, one token) of every weight matrix of the model, layer by layer in
+     * model order as decode runs them, {@code passes} times after one warm-up pass, and sums per kind: where a
+     * token's time goes on the CPU path, and which matrices stream below the bandwidth the others reach.
+     */
+    public static List<MatrixRow> matrices(Model model, int threads, int passes) {
+        Weights w = model.weights();
+        List<Tensor> all = new ArrayList<>();
+        for (Weights.Layer l : w.layers()) all.addAll(List.of(l.q(), l.k(), l.v(), l.o(), l.up(), l.down()));
+        all.add(w.lmHead());
+        int maxCols = 0, maxRows = 0;
+        for (Tensor t : all) {
+            maxCols = Math.max(maxCols, t.cols());
+            maxRows = Math.max(maxRows, t.rows());
+        }
+        float[] x = new float[maxCols], y = new float[maxRows];
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        Map<String, double[]> sums = new LinkedHashMap<>();   // "name dtype" -> {nanoseconds, bytes, count, rows, cols}
+        try (Parallel par = new Parallel(threads)) {
+            for (int pass = -1; pass < passes; pass++) {
+                for (Tensor t : all) {
+                    long t0 = System.nanoTime();
+                    MatMul.matMul(t, x, 1, y, par);
+                    long ns = System.nanoTime() - t0;
+                    if (pass < 0) continue;
+                    String kind = t.name().replaceAll("\\d+", "#") + " " + t.dtype() + " " + t.rows() + "x" + t.cols();
+                    double[] v = sums.computeIfAbsent(kind, k -> new double[] {0, 0, 0, t.rows(), t.cols()});
+                    v[0] += ns;
+                    v[1] += t.dtype().bytesFor(t.numel());
+                    v[2]++;
+                }
+            }
+        }
+        List<MatrixRow> rows = new ArrayList<>();
+        sums.forEach((kind, v) -> rows.add(new MatrixRow(kind.split(" ")[0], kind.split(" ")[1], (long) v[3], (long) v[4],
+                (int) (v[2] / passes), v[0] / v[2] / 1e3, v[1] / v[0], v[0] / passes / 1e6)));
         return rows;
     }
 

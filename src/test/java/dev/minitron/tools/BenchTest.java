@@ -64,4 +64,29 @@ class BenchTest {
         assertTrue(lines[1].contains(",Q8_0,java,") && lines[1].contains(",pp4,"), lines[1]);
         assertTrue(lines[2].contains(",tg2,"), lines[2]);
     }
+
+    /**
+     * {@code --matrices}: every weight matrix of a decode step is timed once per pass and counted under its kind; the
+     * kinds' bytes add up to the token's bytes less the embedding row, and the table lists them.
+     */
+    @Test
+    void matricesCoverEveryWeightMatrix() throws Exception {
+        Model m = ModelLoader.load(Fixtures.path("tiny-a/gguf/tiny-a-q8_0.gguf"));
+        java.util.List<Bench.MatrixRow> rows = Bench.matrices(m, 2, 2);
+        java.util.Map<String, Integer> perToken = new java.util.TreeMap<>();
+        long bytes = 0;
+        for (Bench.MatrixRow r : rows) {
+            perToken.merge(r.matrix(), r.perToken(), Integer::sum);
+            bytes += r.perToken() * dev.minitron.tensor.DType.valueOf(r.dtype()).bytesFor(r.rows() * r.cols());
+            assertTrue(Double.isFinite(r.usEach()) && r.usEach() > 0 && r.gbPerS() > 0 && r.msPerToken() > 0, r.toString());
+        }
+        int layers = m.config().numLayers();
+        assertEquals(java.util.Map.of("blk.#.attn_q.weight", layers, "blk.#.attn_k.weight", layers, "blk.#.attn_v.weight",
+                layers, "blk.#.attn_output.weight", layers, "blk.#.ffn_up.weight", layers, "blk.#.ffn_down.weight", layers,
+                "output.weight", 1), perToken);
+        assertEquals(m.weights().bytesPerToken() - m.weights().embed().rowBytes(), bytes);
+        String out = run("bench", "-m", Fixtures.path("tiny-a/gguf/tiny-a-q8_0.gguf").toString(), "-p", "0", "-n", "2", "-r", "1",
+                "-t", "1", "--matrices")[0];
+        assertTrue(out.contains("| blk.#.ffn_down.weight") && out.contains("| output.weight") && out.contains("ms per token"), out);
+    }
 }
