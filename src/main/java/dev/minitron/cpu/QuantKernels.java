@@ -407,13 +407,6 @@ final class QuantKernels {
         else dotQ6_KLanes(s, offA, offB, xp, n, y, ya, yb);
     }
 
-    /** One row's dot product by {@link #dotLanes}. */
-    static float dotLanes(DType type, MemorySegment s, long off, float[] xp, int n) {
-        float[] y = new float[1];
-        dotLanes(type, s, off, off, xp, n, y, 0, 0);
-        return y[0];
-    }
-
     /**
      * The activations as {@link #dotQ4_KLanes} reads them, for a row of {@code n} weights: {@code x} reordered within
      * each half super-block (128 weights) into the order the kernel unpacks the nibbles, then, from index {@code n},

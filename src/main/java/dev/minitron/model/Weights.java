@@ -5,6 +5,7 @@ import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Tensor;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,7 +24,12 @@ public record Weights(Tensor embed, Layer[] layers, Norm outNorm, Tensor lmHead)
     /** One transformer block. Biases are null when the checkpoint has none (Minitron has none). */
     public record Layer(Norm attnNorm, Tensor q, Tensor k, Tensor v, Tensor o,
                         float[] qBias, float[] kBias, float[] vBias, float[] oBias,
-                        Norm ffnNorm, Tensor up, Tensor down, float[] upBias, float[] downBias) {}
+                        Norm ffnNorm, Tensor up, Tensor down, float[] upBias, float[] downBias) {
+        /** The six weight matrices in the order a forward pass uses them: q, k, v, o, up, down. */
+        public List<Tensor> matrices() {
+            return List.of(q, k, v, o, up, down);
+        }
+    }
 
     /**
      * Picks and checks the tensors.
@@ -93,8 +99,7 @@ public record Weights(Tensor embed, Layer[] layers, Norm outNorm, Tensor lmHead)
     public long bytesPerToken() {
         long b = embed.rowBytes() + lmHead.data().byteSize();
         for (Layer l : layers) {
-            b += l.q.data().byteSize() + l.k.data().byteSize() + l.v.data().byteSize() + l.o.data().byteSize()
-                    + l.up.data().byteSize() + l.down.data().byteSize();
+            for (Tensor t : l.matrices()) b += t.data().byteSize();
         }
         return b;
     }

@@ -134,7 +134,7 @@ public final class Bench {
     public static List<MatrixRow> matrices(Model model, int threads, int passes) {
         Weights w = model.weights();
         List<Tensor> all = new ArrayList<>();
-        for (Weights.Layer l : w.layers()) all.addAll(List.of(l.q(), l.k(), l.v(), l.o(), l.up(), l.down()));
+        for (Weights.Layer l : w.layers()) all.addAll(l.matrices());
         all.add(w.lmHead());
         int maxCols = 0, maxRows = 0;
         for (Tensor t : all) {
@@ -144,7 +144,8 @@ public final class Bench {
         float[] x = new float[maxCols], y = new float[maxRows];
         SplittableRandom rnd = new SplittableRandom(7);
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-        Map<String, double[]> sums = new LinkedHashMap<>();   // "name dtype" -> {nanoseconds, bytes, count, rows, cols}
+        record Kind(String matrix, DType dtype, long rows, long cols) {}
+        Map<Kind, double[]> sums = new LinkedHashMap<>();   // kind -> {nanoseconds, bytes, count}
         try (Parallel par = new Parallel(threads)) {
             for (int pass = -1; pass < passes; pass++) {
                 for (Tensor t : all) {
@@ -152,17 +153,17 @@ public final class Bench {
                     MatMul.matMul(t, x, 1, y, par);
                     long ns = System.nanoTime() - t0;
                     if (pass < 0) continue;
-                    String kind = t.name().replaceAll("\\d+", "#") + " " + t.dtype() + " " + t.rows() + "x" + t.cols();
-                    double[] v = sums.computeIfAbsent(kind, k -> new double[] {0, 0, 0, t.rows(), t.cols()});
+                    double[] v = sums.computeIfAbsent(new Kind(t.name().replaceAll("\\d+", "#"), t.dtype(), t.rows(), t.cols()),
+                            k -> new double[3]);
                     v[0] += ns;
-                    v[1] += t.dtype().bytesFor(t.numel());
+                    v[1] += t.data().byteSize();
                     v[2]++;
                 }
             }
         }
         List<MatrixRow> rows = new ArrayList<>();
-        sums.forEach((kind, v) -> rows.add(new MatrixRow(kind.split(" ")[0], kind.split(" ")[1], (long) v[3], (long) v[4],
-                (int) (v[2] / passes), v[0] / v[2] / 1e3, v[1] / v[0], v[0] / passes / 1e6)));
+        sums.forEach((k, v) -> rows.add(new MatrixRow(k.matrix(), k.dtype().name(), k.rows(), k.cols(), (int) (v[2] / passes),
+                v[0] / v[2] / 1e3, v[1] / v[0], v[0] / passes / 1e6)));
         return rows;
     }
 

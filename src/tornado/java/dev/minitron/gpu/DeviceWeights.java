@@ -47,7 +47,7 @@ record DeviceWeights(DeviceMatrix embed, Layer[] layers, FloatArray outGamma, Fl
         DeviceMatrix.checkSupported(w.embed());
         DeviceMatrix.checkSupported(w.lmHead());
         for (Weights.Layer l : w.layers()) {
-            for (Tensor t : new Tensor[]{l.q(), l.k(), l.v(), l.o(), l.up(), l.down()}) DeviceMatrix.checkSupported(t);
+            for (Tensor t : l.matrices()) DeviceMatrix.checkSupported(t);
         }
     }
 
@@ -55,7 +55,7 @@ record DeviceWeights(DeviceMatrix embed, Layer[] layers, FloatArray outGamma, Fl
     static long bytes(Weights w) {
         long b = w.embed().data().byteSize() + w.lmHead().data().byteSize() + 8L * w.outNorm().gamma().length;
         for (Weights.Layer l : w.layers()) {
-            for (Tensor t : new Tensor[]{l.q(), l.k(), l.v(), l.o(), l.up(), l.down()}) b += t.data().byteSize();
+            for (Tensor t : l.matrices()) b += t.data().byteSize();
             b += 8L * (l.attnNorm().gamma().length + l.ffnNorm().gamma().length);
             for (float[] bias : new float[][]{l.qBias(), l.kBias(), l.vBias(), l.oBias(), l.upBias(), l.downBias()}) {
                 if (bias != null) b += 4L * bias.length;

@@ -93,7 +93,7 @@ final class MemoryCheck {
     private static Tensor largest(Weights w) {
         Tensor best = w.embed().data().byteSize() >= w.lmHead().data().byteSize() ? w.embed() : w.lmHead();
         for (Weights.Layer l : w.layers()) {
-            for (Tensor t : new Tensor[]{l.q(), l.k(), l.v(), l.o(), l.up(), l.down()}) {
+            for (Tensor t : l.matrices()) {
                 if (t.data().byteSize() > best.data().byteSize()) best = t;
             }
         }
@@ -105,7 +105,7 @@ final class MemoryCheck {
         s.add(w.embed().dtype().toString());
         s.add(w.lmHead().dtype().toString());
         for (Weights.Layer l : w.layers()) {
-            for (Tensor t : new Tensor[]{l.q(), l.k(), l.v(), l.o(), l.up(), l.down()}) s.add(t.dtype().toString());
+            for (Tensor t : l.matrices()) s.add(t.dtype().toString());
         }
         return String.join("/", s);
     }
