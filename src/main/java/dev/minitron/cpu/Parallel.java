@@ -119,14 +119,21 @@ public final class Parallel implements AutoCloseable {
     }
 
     /**
-     * Splits [0, n) into about {@code 4 * threads} contiguous ranges (aligned to {@code grain}) and runs
-     * {@code body(from, to)} on each: coarse enough to keep per-task overhead small, fine enough to balance.
+     * Runs {@code body(from, to)} over contiguous ranges covering [0, n), each a multiple of {@code grain} long
+     * (but the last). Threads claim ranges as they become free, each taking a {@code 1 / (2 threads)} share of what is
+     * left: large ranges first, {@code grain}-sized ones at the end, so the threads finish within a small range of
+     * each other. Measured on the 2-core VM, 4B Q4_K_M decode, alternating in one process: with eight equal ranges
+     * the caller waited about 5 ms per token at the ends of loops for the other thread, with these ranges 1 ms;
+     * 134 -> 126 ms per token (medians of five).
      */
     public void forRanges(int n, int grain, RangeBody body) {
-        int chunks = Math.max(1, Math.min(threads * 4, (n + grain - 1) / grain));
-        int per = ((n + chunks - 1) / chunks + grain - 1) / grain * grain;
-        int count = (n + per - 1) / per;
-        forEach(count, c -> body.run(c * per, Math.min(n, (c + 1) * per)));
+        AtomicInteger next = new AtomicInteger();
+        forEach(threads, i -> {
+            for (int from; (from = next.get()) < n; ) {
+                int to = Math.min(n, from + Math.max(grain, (n - from) / (2 * threads) / grain * grain));
+                if (next.compareAndSet(from, to)) body.run(from, to);
+            }
+        });
     }
 
     @FunctionalInterface
