@@ -53,14 +53,12 @@ public final class MatMul {
                 // activations reordered once for all rows (QuantKernels: lane-order kernels)
                 float[] xp = QuantKernels.prepareLanes(w.dtype(), x, cols);
                 long rb = w.rowBytes();
+                int per = cols > QuantKernels.WIDE_ROWS ? 4 : 2;   // rows per call
                 par.forRanges(rows, 16, (from, to) -> {
-                    // two rows per call, from+i and from+half+i (two memory streams); an odd last row with itself
-                    int half = (to - from) / 2;
-                    for (int i = 0; i < half; i++) {
-                        int ra = from + i, rb2 = from + half + i;
-                        QuantKernels.dotLanes(w.dtype(), w.data(), ra * rb, rb2 * rb, xp, cols, y, ra, rb2);
-                    }
-                    if ((to - from) % 2 != 0) QuantKernels.dotLanes(w.dtype(), w.data(), (to - 1) * rb, (to - 1) * rb, xp, cols, y, to - 1, to - 1);
+                    // rows from+i, from+q+i, ... per call: separate memory streams; a leftover row alone (step 0)
+                    int q = (to - from) / per;
+                    for (int i = 0; i < q; i++) QuantKernels.dotLanes(w.dtype(), per, w.data(), (from + i) * rb, q * rb, xp, cols, y, from + i, q);
+                    for (int r = from + per * q; r < to; r++) QuantKernels.dotLanes(w.dtype(), 2, w.data(), r * rb, 0, xp, cols, y, r, 0);
                 });
                 return;
             }

@@ -399,12 +399,27 @@ final class QuantKernels {
     }
 
     /**
-     * Dot products of two rows (at {@code offA}, {@code offB}; the same offset twice for one row) by {@code type}'s
-     * lane-order kernel, with activations from {@link #prepareLanes}, into {@code y[ya]} and {@code y[yb]}.
+     * Rows wider than this many weights go through the four-row lane kernels in decode. Their activations (over 16 KB
+     * of float32 per 4096 weights, with the sub-block sums) no longer stay in the 32 KB L1 cache beside the weights
+     * streaming past, so every call brings them in again from L2; four rows per call halve that traffic. On 3072-long
+     * rows four rows per call were slower (more memory streams for the prefetchers).
      */
-    static void dotLanes(DType type, MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
-        if (type == DType.Q4_K) dotQ4_KLanes(s, offA, offB, xp, n, y, ya, yb);
-        else dotQ6_KLanes(s, offA, offB, xp, n, y, ya, yb);
+    static final int WIDE_ROWS = 4096;
+
+    /**
+     * Dot products of {@code rows} (2 or 4) rows by {@code type}'s lane-order kernel, with activations from
+     * {@link #prepareLanes}: row {@code j} starts at byte {@code off + j * step} and its result goes to
+     * {@code y[yi + j * yStep]} ({@code step = 0} gives one row, computed twice).
+     */
+    static void dotLanes(DType type, int rows, MemorySegment s, long off, long step, float[] xp, int n, float[] y, int yi, int yStep) {
+        if (type == DType.Q4_K) {
+            if (rows == 4) dotQ4_KLanes4(s, off, step, xp, n, y, yi, yStep);
+            else dotQ4_KLanes(s, off, step, xp, n, y, yi, yStep);
+        } else if (rows == 4) {
+            dotQ6_KLanes4(s, off, step, xp, n, y, yi, yStep);
+        } else {
+            dotQ6_KLanes(s, off, step, xp, n, y, yi, yStep);
+        }
     }
 
     /**
@@ -466,13 +481,13 @@ final class QuantKernels {
      * cache. Measured on the 2-core VM, 2 threads, Q4_K rows from memory: 3072 x 9216 (ffn_down) 9.5-10 -> 12.6-14.6
      * GB/s; one core, rows in the L2 cache: 17.7 -> 21.2 G weights/s (with the one-vector scales).
      */
-    static void dotQ4_KLanes(MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
+    static void dotQ4_KLanes(MemorySegment s, long off, long step, float[] xp, int n, float[] y, int yi, int yStep) {
         // No helper methods with vector arguments or results here (see dotQ6_KLanes for why).
         FloatVector accA = FloatVector.zero(F), accB = accA;
         for (int b = 0; b < n / 256; b++) {
             FloatVector xs = FloatVector.fromArray(F, xp, n + 16 * b);
             for (int r = 0; r < 2; r++) {
-                long blk = (r == 0 ? offA : offB) + 144L * b;
+                long blk = off + r * step + 144L * b;
                 long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
                 float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
                 long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
@@ -500,8 +515,55 @@ final class QuantKernels {
                 else accB = accB.add(sum);
             }
         }
-        y[ya] = accA.reduceLanes(VectorOperators.ADD);
-        y[yb] = accB.reduceLanes(VectorOperators.ADD);
+        y[yi] = accA.reduceLanes(VectorOperators.ADD);
+        y[yi + yStep] = accB.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #dotQ4_KLanes} for four rows (see {@link #WIDE_ROWS}): the same operations per row, so the same results.
+     * Written out again rather than shared: a kernel taking two or four rows by a count made the two-row case 8%
+     * slower (C2 no longer unrolls the row loop), and a helper for the per-block work risks boxed vectors.
+     */
+    static void dotQ4_KLanes4(MemorySegment s, long off, long step, float[] xp, int n, float[] y, int yi, int yStep) {
+        // No helper methods with vector arguments or results here (see dotQ6_KLanes for why).
+        FloatVector accA = FloatVector.zero(F), accB = accA, accC = accA, accD = accA;
+        for (int b = 0; b < n / 256; b++) {
+            FloatVector xs = FloatVector.fromArray(F, xp, n + 16 * b);
+            for (int r = 0; r < 4; r++) {
+                long blk = off + r * step + 144L * b;
+                long h0 = s.get(U64, blk), h1 = s.get(U64, blk + 8);
+                float d = Float.float16ToFloat((short) h0), dmin = Float.float16ToFloat((short) (h0 >>> 16));
+                long scales = scalesK4((int) (h0 >>> 32), (int) (h1 >>> 32)), mins = minsK4((int) h1, (int) (h1 >>> 32));
+                // lanes 0-7: d * scale, lanes 8-15: -dmin * min, of sub-blocks 0..7
+                FloatVector sm = ((FloatVector) LongVector.broadcast(LongVector.SPECIES_128, scales).withLane(1, mins)
+                        .reinterpretAsBytes().convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.broadcast(F, d).blend(-dmin, UPPER8F));
+                FloatVector sum = sm.mul(xs);   // lanes 8-15: -dmin * min * (sum of x), per sub-block
+                for (int h = 0; h < 2; h++) {
+                    IntVector q = IntVector.fromMemorySegment(I16, s, blk + 16 + 64L * h, LE);
+                    int xi = 256 * b + 128 * h;
+                    IntVector qo = q.lanewise(VectorOperators.LSHR, 4);   // the high nibbles, moved to the low ones
+                    FloatVector even = FloatVector.zero(F), odd = even;   // low nibbles, high nibbles
+                    for (int k = 0; k < 4; k++) {
+                        // byte k's nibble masked in place: converted, it is the nibble times 2^(8k), exactly; the
+                        // activations carry the 2^(-8k) (prepareQ4_K), which saves a shift per 16 weights
+                        int mask = 0x0F << 8 * k;
+                        even = ((FloatVector) q.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xi + 32 * k), even);
+                        odd = ((FloatVector) qo.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, xi + 32 * k + 16), odd);
+                    }
+                    sum = even.fma(sm.rearrange(h == 0 ? LOW_0 : LOW_1), sum);
+                    sum = odd.fma(sm.rearrange(h == 0 ? HIGH_0 : HIGH_1), sum);
+                }
+                if (r == 0) accA = accA.add(sum);
+                else if (r == 1) accB = accB.add(sum);
+                else if (r == 2) accC = accC.add(sum);
+                else accD = accD.add(sum);
+            }
+        }
+        y[yi] = accA.reduceLanes(VectorOperators.ADD);
+        y[yi + yStep] = accB.reduceLanes(VectorOperators.ADD);
+        y[yi + 2 * yStep] = accC.reduceLanes(VectorOperators.ADD);
+        y[yi + 3 * yStep] = accD.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -666,13 +728,13 @@ final class QuantKernels {
      * {@code ByteVector} load from a segment whose call site had seen both mapped and native segments fell back to
      * its per-byte Java path. {@code QuantKernelsJitTest} checks it after all the other kernels have run.
      */
-    static void dotQ6_KLanes(MemorySegment s, long offA, long offB, float[] xp, int n, float[] y, int ya, int yb) {
+    static void dotQ6_KLanes(MemorySegment s, long off, long step, float[] xp, int n, float[] y, int yi, int yStep) {
         FloatVector accA = FloatVector.zero(F), accB = accA;
         for (int b = 0; b < n / 256; b++) {
             int xi = 256 * b;
             FloatVector xs = FloatVector.fromArray(F, xp, n + 16 * b);
             for (int r = 0; r < 2; r++) {
-                long blk = (r == 0 ? offA : offB) + 210L * b;
+                long blk = off + r * step + 210L * b;
                 IntVector qa = IntVector.fromMemorySegment(I16, s, blk, LE), qb = IntVector.fromMemorySegment(I16, s, blk + 64, LE);
                 IntVector qh = IntVector.fromMemorySegment(I16, s, blk + 128, LE), qh2 = qh.rearrange(SWAP_HALVES);
                 // the 16 signed scales, loaded as ints like every other load here
@@ -708,8 +770,63 @@ final class QuantKernels {
                 else accB = sum.fma(d, accB);
             }
         }
-        y[ya] = accA.reduceLanes(VectorOperators.ADD);
-        y[yb] = accB.reduceLanes(VectorOperators.ADD);
+        y[yi] = accA.reduceLanes(VectorOperators.ADD);
+        y[yi + yStep] = accB.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #dotQ6_KLanes} for four rows (see {@link #WIDE_ROWS}): the same operations per row, so the same results.
+     * Written out again rather than shared: a kernel taking two or four rows by a count made the two-row case 8%
+     * slower (C2 no longer unrolls the row loop), and a helper for the per-block work risks boxed vectors.
+     */
+    static void dotQ6_KLanes4(MemorySegment s, long off, long step, float[] xp, int n, float[] y, int yi, int yStep) {
+        FloatVector accA = FloatVector.zero(F), accB = accA, accC = accA, accD = accA;
+        for (int b = 0; b < n / 256; b++) {
+            int xi = 256 * b;
+            FloatVector xs = FloatVector.fromArray(F, xp, n + 16 * b);
+            for (int r = 0; r < 4; r++) {
+                long blk = off + r * step + 210L * b;
+                IntVector qa = IntVector.fromMemorySegment(I16, s, blk, LE), qb = IntVector.fromMemorySegment(I16, s, blk + 64, LE);
+                IntVector qh = IntVector.fromMemorySegment(I16, s, blk + 128, LE), qh2 = qh.rearrange(SWAP_HALVES);
+                // the 16 signed scales, loaded as ints like every other load here
+                FloatVector sc = (FloatVector) IntVector.fromMemorySegment(IQ, s, blk + 192, LE).reinterpretAsBytes()
+                        .convertShape(VectorOperators.B2F, F, 0);
+                FloatVector sum = sc.mul(xs);   // the -32 of every weight
+                // pass 0: half 0's ql[l] and half 1's ql[l + 32] (lanes 0-7, 8-15), with qh as loaded
+                IntVector q = qa.blend(qb, UPPER8);
+                IntVector lo1 = q.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
+                IntVector hi1 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
+                // pass 1: half 1's ql[l] and half 0's ql[l + 32], with qh's halves swapped
+                q = qb.blend(qa, UPPER8);
+                IntVector lo2 = q.and(0x0F0F0F0F).or(qh2.lanewise(VectorOperators.LSHL, QH_LOW).and(0x30303030));
+                IntVector hi2 = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh2.lanewise(VectorOperators.LSHR, QH_HIGH).and(0x30303030));
+                FloatVector l1 = FloatVector.zero(F), h1 = l1, l2 = l1, h2 = l1;
+                for (int c = 0; c < 4; c++) {
+                    // byte c of every int masked in place (six bits, so never negative): converted, it is the weight
+                    // times 2^(8c), exactly; the activations carry the 2^(-8c) (prepareQ6_K)
+                    int mask = 0x3F << 8 * c, x = xi + 16 * c;
+                    l1 = ((FloatVector) lo1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x), l1);
+                    h1 = ((FloatVector) hi1.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 64), h1);
+                    l2 = ((FloatVector) lo2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 128), l2);
+                    h2 = ((FloatVector) hi2.and(mask).convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, xp, x + 192), h2);
+                }
+                sum = l1.fma(sc.rearrange(SCALES_LOW), sum);
+                sum = h1.fma(sc.rearrange(SCALES_HIGH), sum);
+                sum = l2.fma(sc.rearrange(SCALES_LOW_2), sum);
+                sum = h2.fma(sc.rearrange(SCALES_HIGH_2), sum);
+                FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(s.get(F16, blk + 208)));
+                if (r == 0) accA = sum.fma(d, accA);
+                else if (r == 1) accB = sum.fma(d, accB);
+                else if (r == 2) accC = sum.fma(d, accC);
+                else accD = sum.fma(d, accD);
+            }
+        }
+        y[yi] = accA.reduceLanes(VectorOperators.ADD);
+        y[yi + yStep] = accB.reduceLanes(VectorOperators.ADD);
+        y[yi + 2 * yStep] = accC.reduceLanes(VectorOperators.ADD);
+        y[yi + 3 * yStep] = accD.reduceLanes(VectorOperators.ADD);
     }
 
     /** Signed 8-bit scale at {@code pos}, as float. */

@@ -37,14 +37,17 @@ class QuantKernelsJitTest {
     @TempDir
     Path tmp;
 
-    /** {@code lanes}: the lane-order kernel that decode uses on 16-lane machines ({@link QuantKernels#dotLanes}). */
+    /**
+     * {@code lanes}: 0 for the row kernel, 2 or 4 for the lane-order kernel that decode uses on 16-lane machines
+     * ({@link QuantKernels#dotLanes}), taking that many rows per call.
+     */
     @ParameterizedTest(name = "{0} lanes={1}")
-    @CsvSource({"Q4_0, false", "Q4_1, false", "Q5_0, false", "Q5_1, false", "Q2_K, false", "Q3_K, false", "Q4_K, false",
-            "Q4_K, true", "Q5_K, false", "Q6_K, false", "Q6_K, true"})
-    void compiledKernelDoesNotAllocate(DType t, boolean lanes) throws IOException {
+    @CsvSource({"Q4_0, 0", "Q4_1, 0", "Q5_0, 0", "Q5_1, 0", "Q2_K, 0", "Q3_K, 0", "Q4_K, 0",
+            "Q4_K, 2", "Q4_K, 4", "Q5_K, 0", "Q6_K, 0", "Q6_K, 2", "Q6_K, 4"})
+    void compiledKernelDoesNotAllocate(DType t, int lanes) throws IOException {
         assumeTrue(Boolean.getBoolean("minitron.jitTests"),
                 "JIT-dependent performance guard; run with -Dminitron.jitTests=true");
-        assumeTrue(QuantKernels.SUPPORTED && (!lanes || QuantKernels.hasLaneKernel(t)), "no kernels at this vector width");
+        assumeTrue(QuantKernels.SUPPORTED && (lanes == 0 || QuantKernels.hasLaneKernel(t)), "no kernels at this vector width");
         assumeTrue(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .noneMatch(a -> a.startsWith("-XX:TieredStopAtLevel") || a.equals("-Xint")), "C2 disabled");
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
@@ -78,12 +81,12 @@ class QuantKernelsJitTest {
         }
     }
 
-    private static final float[] Y = new float[2];
+    private static final float[] Y = new float[4];
 
-    /** The kernel as decode calls it (the lane-order kernels: two rows per call, here the same row twice). */
-    private static float kernel(DType t, boolean lanes, MemorySegment s, float[] x, float[] xp, int n) {
-        if (!lanes) return QuantKernels.dot(t, s, 0, x, 0, n);
-        QuantKernels.dotLanes(t, s, 0, 0, xp, n, Y, 0, 1);
-        return Y[0] + Y[1];
+    /** The kernel as decode calls it (the lane-order kernels: two or four rows per call, here the same row each time). */
+    private static float kernel(DType t, int lanes, MemorySegment s, float[] x, float[] xp, int n) {
+        if (lanes == 0) return QuantKernels.dot(t, s, 0, x, 0, n);
+        QuantKernels.dotLanes(t, lanes, s, 0, 0, xp, n, Y, 0, 1);
+        return Y[0] + Y[1] + Y[2] + Y[3];
     }
 }

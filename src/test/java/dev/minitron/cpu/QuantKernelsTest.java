@@ -134,9 +134,30 @@ class QuantKernelsTest {
         assumeTrue(QuantKernels.hasLaneKernel(t), "needs 512-bit vectors");
         eachWeight(t, 512, 11, (s, x, n) -> {
             float[] y = new float[1];
-            QuantKernels.dotLanes(t, s, 0, 0, QuantKernels.prepareLanes(t, x, n), n, y, 0, 0);   // the same row twice
+            QuantKernels.dotLanes(t, 2, s, 0, 0, QuantKernels.prepareLanes(t, x, n), n, y, 0, 0);   // the same row twice
             return y[0];
         });
+    }
+
+    /**
+     * The four-row kernels (rows wider than {@link QuantKernels#WIDE_ROWS}) repeat the two-row kernels' operations
+     * per row, so each row's result is the same to the bit, whichever rows it is computed with.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q4_K", "Q6_K"})
+    void fourRowKernelsMatchTwoRow(DType t) {
+        assumeTrue(QuantKernels.hasLaneKernel(t), "needs 512-bit vectors");
+        Random rnd = new Random(13);
+        int rows = 8, n = 1024;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = randomRows(arena, t, rows, n, 0, rnd, -1);
+            float[] xp = QuantKernels.prepareLanes(t, randomX(n, rnd), n);
+            long rb = t.bytesFor(n);
+            float[] two = new float[rows], four = new float[rows];
+            for (int i = 0; i < rows / 2; i++) QuantKernels.dotLanes(t, 2, s, i * rb, rows / 2 * rb, xp, n, two, i, rows / 2);
+            for (int i = 0; i < rows / 4; i++) QuantKernels.dotLanes(t, 4, s, i * rb, rows / 4 * rb, xp, n, four, i, rows / 4);
+            for (int r = 0; r < rows; r++) assertEquals(two[r], four[r], 0f, "row " + r);
+        }
     }
 
     private interface RowDot {
@@ -162,22 +183,25 @@ class QuantKernelsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q4_0", "Q4_K", "Q6_K"})
     void matMulDecode(DType t) {
-        Random rnd = new Random(5);
-        int rows = 37, cols = 512;
-        try (Arena arena = Arena.ofShared(); Parallel par = new Parallel(2)) {
-            MemorySegment s = randomRows(arena, t, rows, cols, 0, rnd, -1).asSlice(0, t.bytesFor((long) rows * cols));
-            Tensor w = new Tensor("w", t, new long[]{rows, cols}, s);
-            float[] x = randomX(cols, rnd);
-            float[] y = new float[rows];
-            MatMul.matMul(w, x, 1, y, par);
-            for (int r = 0; r < rows; r++) {
-                // the two-row Q4_0 kernel repeats the one-row kernel's operations (up to the order of the final lane sum,
-                // which differs between compiled and interpreted code); the lane-order kernels sum in another order
-                if (!QuantKernels.hasLaneKernel(t)) {
-                    float one = QuantKernels.dot(t, s, r * w.rowBytes(), x, 0, cols);
-                    assertEquals(one, y[r], Math.abs(one) * 1e-6f, "row " + r);
+        // 512 columns: two rows per lane-kernel call; 4352 (17 super-blocks): four, past QuantKernels.WIDE_ROWS
+        for (int cols : new int[]{512, 4352}) {
+            Random rnd = new Random(5);
+            int rows = 37;
+            try (Arena arena = Arena.ofShared(); Parallel par = new Parallel(2)) {
+                MemorySegment s = randomRows(arena, t, rows, cols, 0, rnd, -1).asSlice(0, t.bytesFor((long) rows * cols));
+                Tensor w = new Tensor("w", t, new long[]{rows, cols}, s);
+                float[] x = randomX(cols, rnd);
+                float[] y = new float[rows];
+                MatMul.matMul(w, x, 1, y, par);
+                for (int r = 0; r < rows; r++) {
+                    // the two-row Q4_0 kernel repeats the one-row kernel's operations (up to the order of the final lane
+                    // sum, which differs between compiled and interpreted code); the lane-order kernels sum in another order
+                    if (!QuantKernels.hasLaneKernel(t)) {
+                        float one = QuantKernels.dot(t, s, r * w.rowBytes(), x, 0, cols);
+                        assertEquals(one, y[r], Math.abs(one) * 1e-6f, "row " + r);
+                    }
+                    check(t, s, r * w.rowBytes(), x, 0, cols, cols + " columns, matMul row " + r);
                 }
-                check(t, s, r * w.rowBytes(), x, 0, cols, "matMul row " + r);
             }
         }
     }
