@@ -520,7 +520,7 @@ final class QuantKernels {
     }
 
     /**
-     * {@link #dotQ4_KLanes} for four rows (see {@link #WIDE_ROWS}): the same operations per row, so the same results.
+     * {@link #dotQ4_KLanes} for four rows (see {@link #WIDE_ROWS}), with the same operations per row.
      * Written out again rather than shared: a kernel taking two or four rows by a count made the two-row case 8%
      * slower (C2 no longer unrolls the row loop), and a helper for the per-block work risks boxed vectors.
      */
@@ -775,7 +775,7 @@ final class QuantKernels {
     }
 
     /**
-     * {@link #dotQ6_KLanes} for four rows (see {@link #WIDE_ROWS}): the same operations per row, so the same results.
+     * {@link #dotQ6_KLanes} for four rows (see {@link #WIDE_ROWS}), with the same operations per row.
      * Written out again rather than shared: a kernel taking two or four rows by a count made the two-row case 8%
      * slower (C2 no longer unrolls the row loop), and a helper for the per-block work risks boxed vectors.
      */
