@@ -411,7 +411,8 @@ final class QuantKernels {
      * {@link #prepareLanes}: row {@code j} starts at byte {@code off + j * step} and its result goes to
      * {@code y[yi + j * yStep]} ({@code step = 0} gives one row, computed twice).
      */
-    static void dotLanes(DType type, int rows, MemorySegment s, long off, long step, float[] xp, int n, float[] y, int yi, int yStep) {
+    static void dotLanes(DType type, int rows, MemorySegment s, long off, long step, float[] xp, int n, float[] y, int yi,
+                         int yStep) {
         if (type == DType.Q4_K) {
             if (rows == 4) dotQ4_KLanes4(s, off, step, xp, n, y, yi, yStep);
             else dotQ4_KLanes(s, off, step, xp, n, y, yi, yStep);
