@@ -15,9 +15,10 @@ import static dev.minitron.cpu.VecDot.L;
  * <p>Decode ({@code T = 1}) is memory-bound: each thread streams its share of the rows once, dotting them in
  * their own dtype ({@link VecDot}; Q4_K and Q6_K through {@code QuantKernels}' lane-order kernels, on activations
  * reordered once per call, two rows per call or four for rows wider than {@code QuantKernels.WIDE_ROWS}).
- * Prefill ({@code T > 1}) is compute-bound: each thread converts a block of {@value #BLOCK} rows to float32 once and reuses it for every token, with a {@value #ROWS} x 4 register tile
- * (see {@link #quad4}) so each loaded vector feeds several FMAs. Measured on a Minitron-4B Q8_0 prefill of 128
- * tokens, 2 threads: blocks of 4 rows 19.6 tokens/s, 16 rows 20.9, 32 rows 19.2.
+ * Prefill ({@code T > 1}) is compute-bound: each thread converts a block of {@value #BLOCK} rows to float32 once
+ * and reuses it for every token, with a {@value #ROWS} x 4 register tile (see {@link #quad4}) so each loaded
+ * vector feeds several FMAs. Measured on a Minitron-4B Q8_0 prefill of 128 tokens, 2 threads: blocks of 4 rows
+ * 19.6 tokens/s, 16 rows 20.9, 32 rows 19.2.
  */
 public final class MatMul {
     private MatMul() {}
