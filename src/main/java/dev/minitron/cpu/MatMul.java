@@ -14,7 +14,8 @@ import static dev.minitron.cpu.VecDot.L;
  *
  * <p>Decode ({@code T = 1}) is memory-bound: each thread streams its share of the rows once, dotting them in
  * their own dtype ({@link VecDot}; Q4_K and Q6_K through {@code QuantKernels}' lane-order kernels, on activations
- * reordered once per call, two rows per call or four for rows wider than {@code QuantKernels.WIDE_ROWS}).
+ * reordered once per call into a reused array that starts a cache line ({@link LineAligned}: 10% of a Q4_K_M decode),
+ * two rows per call or four for rows wider than {@code QuantKernels.WIDE_ROWS}).
  * Prefill ({@code T > 1}) is compute-bound: each thread converts a block of {@value #BLOCK} rows to float32 once
  * and reuses it for every token, with a {@value #ROWS} x 4 register tile (see {@link #quad4}) so each loaded
  * vector feeds several FMAs. Measured on a Minitron-4B Q8_0 prefill of 128 tokens, 2 threads: blocks of 4 rows
@@ -33,6 +34,15 @@ public final class MatMul {
     /** Rows converted to float32 at a time in prefill (16 x 3072 floats = 192 KB: fits the L2 cache). */
     static final int BLOCK = 16;
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** Per calling thread: the lane kernels' reordered activations, reused, at the start of a cache line ({@link LineAligned}). */
+    private static final ThreadLocal<float[][]> LANES = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] lanesScratch(int cols) {
+        float[][] holder = LANES.get();
+        int need = QuantKernels.lanesLength(cols);
+        if (holder[0].length < need || !LineAligned.isAligned(holder[0])) holder[0] = LineAligned.array(Math.max(need, holder[0].length));
+        return holder[0];
+    }
 
     public static void matMul(Tensor w, float[] x, int tokens, float[] y, Parallel par) {
         int rows = w.rows(), cols = w.cols();
@@ -52,7 +62,7 @@ public final class MatMul {
         if (tokens == 1) {
             if (QuantKernels.hasLaneKernel(w.dtype())) {
                 // activations reordered once for all rows (QuantKernels: lane-order kernels)
-                float[] xp = QuantKernels.prepareLanes(w.dtype(), x, cols);
+                float[] xp = QuantKernels.prepareLanes(w.dtype(), x, cols, lanesScratch(cols));
                 long rb = w.rowBytes();
                 int per = cols > QuantKernels.WIDE_ROWS ? 4 : 2;   // rows per call
                 par.forRanges(rows, 16, (from, to) -> {

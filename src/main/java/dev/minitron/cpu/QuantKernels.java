@@ -395,7 +395,17 @@ final class QuantKernels {
 
     /** The activations reordered for {@code type}'s lane-order kernel; computed once per token, shared by all rows. */
     static float[] prepareLanes(DType type, float[] x, int n) {
-        return type == DType.Q4_K ? prepareQ4_K(x, n) : prepareQ6_K(x, n);
+        return prepareLanes(type, x, n, new float[lanesLength(n)]);
+    }
+
+    /** {@link #prepareLanes} into {@code p} (at least {@link #lanesLength} long, any contents), which it returns. */
+    static float[] prepareLanes(DType type, float[] x, int n, float[] p) {
+        return type == DType.Q4_K ? prepareQ4_K(x, n, p) : prepareQ6_K(x, n, p);
+    }
+
+    /** Length of the reordered activations for rows of {@code n} weights: {@code n} and one vector per super-block. */
+    static int lanesLength(int n) {
+        return n + n / 16;
     }
 
     /**
@@ -429,13 +439,13 @@ final class QuantKernels {
      * one vector of 16 lanes per super-block: eight zeros and the sums of {@code x} over its eight sub-blocks (for
      * the mins). Computed once per token and matrix, shared by all rows.
      */
-    static float[] prepareQ4_K(float[] x, int n) {
-        float[] p = new float[n + n / 16];
+    private static float[] prepareQ4_K(float[] x, int n, float[] p) {
         permute(x, n, Q4K_ORDER, 5, p);   // nibble step k = j / 16, byte k / 2
         for (int b = 0; b < n / 256; b++) {
             for (int j = 0; j < 8; j++) {
                 int at = 256 * b + 32 * j;
                 FloatVector sum = FloatVector.fromArray(F, x, at).add(FloatVector.fromArray(F, x, at + 16));
+                p[n + 16 * b + j] = 0;
                 p[n + 16 * b + 8 + j] = sum.reduceLanes(VectorOperators.ADD);
             }
         }
@@ -698,8 +708,7 @@ final class QuantKernels {
      * {@link #q6kWeight}), then, from index {@code n}, -32 times the sum of {@code x} over each 16-weight sub-block
      * (the weights' offset).
      */
-    static float[] prepareQ6_K(float[] x, int n) {
-        float[] p = new float[n + n / 16];
+    private static float[] prepareQ6_K(float[] x, int n, float[] p) {
         permute(x, n, Q6K_ORDER, 4, p);   // vector v = j / 64, byte c = (j / 16) % 4
         for (int i = 0; i < n / 16; i++) p[n + i] = -32 * FloatVector.fromArray(F, x, 16 * i).reduceLanes(VectorOperators.ADD);
         return p;

@@ -3,6 +3,7 @@ package dev.minitron.cpu;
 import dev.minitron.tensor.DType;
 import dev.minitron.tensor.Dequant;
 import dev.minitron.tensor.Tensor;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -209,6 +210,26 @@ class QuantKernelsTest {
                     }
                     check(t, s, r * w.rowBytes(), x, 0, cols, y[r], cols + " columns, matMul row " + r);
                 }
+            }
+        }
+    }
+
+    /**
+     * MatMul reuses one buffer for the reordered activations of every lane-kernel call on a thread: a Q4_K call right
+     * after a Q6_K one of the same width must not see the Q6_K sums where its mins vector has zeros.
+     */
+    @Test
+    void laneBufferReusedAcrossTypes() {
+        int rows = 8, cols = 512;
+        Random rnd = new Random(9);
+        float[] x = randomX(cols, rnd);
+        try (Arena arena = Arena.ofShared(); Parallel par = new Parallel(2)) {
+            for (DType t : new DType[]{DType.Q6_K, DType.Q4_K, DType.Q6_K}) {
+                MemorySegment s = randomRows(arena, t, rows, cols, 0, rnd, -1).asSlice(0, t.bytesFor((long) rows * cols));
+                Tensor w = new Tensor("w", t, new long[]{rows, cols}, s);
+                float[] y = new float[rows];
+                MatMul.matMul(w, x, 1, y, par);
+                for (int r = 0; r < rows; r++) check(t, s, r * w.rowBytes(), x, 0, cols, y[r], t + " after another type, row " + r);
             }
         }
     }
