@@ -412,7 +412,8 @@ final class QuantKernels {
      * Rows wider than this many weights go through the four-row lane kernels in decode. Their activations (over 16 KB
      * of float32 per 4096 weights, with the sub-block sums) no longer stay in the 32 KB L1 cache beside the weights
      * streaming past, so every call brings them in again from L2; four rows per call halve that traffic. On 3072-long
-     * rows four rows per call were slower: the four-row kernels run about 6% slower per weight than the two-row ones.
+     * rows four rows per call were slower (6% on the whole decode, also with aligned activations): with the rows in
+     * L2, the four-row kernels run 7% (Q4_K) and 13% (Q6_K) slower per weight than the two-row ones.
      */
     static final int WIDE_ROWS = 4096;
 
@@ -475,9 +476,9 @@ final class QuantKernels {
     /**
      * {@code p[g + j] = x[g + order[j]]}, scaled, for each group of {@code order.length} activations, 16 at a time
      * (a gather). The 16 lanes at {@code j} meet byte {@code (j >> byteShift) & 3} of the lane kernel's ints; the
-     * kernel converts that byte in place, times {@code 2^(8 byte)}, so these activations carry {@code 2^(-8 byte)}. With the sums, one token's activations for
-     * one matrix took 5.8 µs (3072 for Q4_K) to 20 µs (9216 for Q6_K) as scalar loops, now 2.1-6.4 µs: about 1 ms
-     * less per token on the 4B model, which does this six times per layer.
+     * kernel converts that byte in place, times {@code 2^(8 byte)}, so these activations carry {@code 2^(-8 byte)}.
+     * With the sums, one token's activations for one matrix took 5.8 µs (3072 for Q4_K) to 20 µs (9216 for Q6_K) as
+     * scalar loops, now 2.1-6.4 µs: about 1 ms less per token on the 4B model, which does this six times per layer.
      */
     private static void permute(float[] x, int n, int[] order, int byteShift, float[] p) {
         for (int g = 0; g < n; g += order.length) {
